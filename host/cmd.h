@@ -1,0 +1,47 @@
+/* The command line: shared option parsing and the subcommands of `siamcl`. */
+#ifndef SIAMCL_CMD_H
+#define SIAMCL_CMD_H
+
+#include "siamcl/config.h"
+#include "siamcl/runtime.h"
+
+#define CMD_MAX_ARGS 16
+
+/* A command's own option: --name (and -s when short is set). A flag sets *flag; an option
+ * with a value stores it in *value. */
+typedef struct cmd_option {
+    const char *name;
+    char short_name;
+    const char **value;
+    int *flag;
+} cmd_option;
+
+typedef struct cmd_args {
+    const char *device;
+    const char *overrides[CMD_MAX_ARGS];
+    int noverrides;
+    const char *positional[CMD_MAX_ARGS];
+    int npositional;
+    int help;
+} cmd_args;
+
+/* Parses argv (after the command name) into args: --device, -o, --help and the command's own
+ * options. An unknown option or a missing value is an SC_EINPUT error. */
+int cmd_parse(int argc, char **argv, const char *command, const cmd_option *options,
+              cmd_args *args);
+
+/* Loads a config (or an empty one for a NULL path) and applies the -o overrides. */
+int cmd_load_config(const cmd_args *args, const char *path, sc_config **cfg);
+
+/* The device SPEC: --device, else SIAMCL_DEVICE, else the config's [device] select, else
+ * auto. cfg may be NULL. */
+int cmd_device_spec(const cmd_args *args, sc_config *cfg, const char **spec);
+
+/* Opens the runtime on the device chosen by --device, else SIAMCL_DEVICE, else the config's
+ * [device] select, else auto. cfg may be NULL. */
+int cmd_open_runtime(const cmd_args *args, sc_config *cfg, sc_runtime **rt);
+
+int cmd_devices(int argc, char **argv);
+extern const char cmd_devices_help[];
+
+#endif

@@ -1,0 +1,86 @@
+#include "cmd.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int is_option(const char *arg, const cmd_option *o) {
+    if (arg[0] != '-') return 0;
+    if (arg[1] == '-') return strcmp(arg + 2, o->name) == 0;
+    return o->short_name && arg[1] == o->short_name && !arg[2];
+}
+
+int cmd_parse(int argc, char **argv, const char *command, const cmd_option *options,
+              cmd_args *args) {
+    memset(args, 0, sizeof *args);
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            args->help = 1;
+            continue;
+        }
+        if (!strcmp(a, "--device") || !strcmp(a, "-o")) {
+            if (!next) return sc_error(SC_EINPUT, "%s: %s needs a value", command, a);
+            if (a[1] == 'o') {
+                if (args->noverrides == CMD_MAX_ARGS)
+                    return sc_error(SC_EINPUT, "%s: too many -o options", command);
+                args->overrides[args->noverrides++] = next;
+            } else {
+                args->device = next;
+            }
+            i++;
+            continue;
+        }
+        const cmd_option *o = options;
+        while (o && o->name && !is_option(a, o)) o++;
+        if (o && o->name) {
+            if (o->flag) {
+                *o->flag = 1;
+                continue;
+            }
+            if (!next) return sc_error(SC_EINPUT, "%s: %s needs a value", command, a);
+            *o->value = next;
+            i++;
+            continue;
+        }
+        if (a[0] == '-' && a[1])
+            return sc_error(SC_EINPUT, "%s: unknown option %s (see siamcl %s --help)", command, a,
+                            command);
+        if (args->npositional == CMD_MAX_ARGS)
+            return sc_error(SC_EINPUT, "%s: too many arguments", command);
+        args->positional[args->npositional++] = a;
+    }
+    return SC_OK;
+}
+
+int cmd_load_config(const cmd_args *args, const char *path, sc_config **cfg) {
+    if (path) {
+        SC_TRY(sc_config_load(path, cfg));
+    } else if (!(*cfg = sc_config_new())) {
+        return sc_error(SC_ERR, "out of memory");
+    }
+    for (int i = 0; i < args->noverrides; i++) {
+        int rc = sc_config_override(*cfg, args->overrides[i]);
+        if (rc != SC_OK) {
+            sc_config_free(*cfg);
+            *cfg = NULL;
+            return rc;
+        }
+    }
+    return SC_OK;
+}
+
+int cmd_device_spec(const cmd_args *args, sc_config *cfg, const char **spec) {
+    *spec = "auto";
+    if (cfg) SC_TRY(sc_cfg_str(cfg, "device", "select", "auto", spec));
+    const char *env = getenv("SIAMCL_DEVICE");
+    if (env && *env) *spec = env;
+    if (args->device) *spec = args->device;
+    return SC_OK;
+}
+
+int cmd_open_runtime(const cmd_args *args, sc_config *cfg, sc_runtime **rt) {
+    const char *spec;
+    SC_TRY(cmd_device_spec(args, cfg, &spec));
+    return sc_runtime_open(rt, spec, 0);
+}

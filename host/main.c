@@ -1,0 +1,71 @@
+/* siamcl: train and run Siamese networks on OpenCL devices. */
+#include "cmd.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+    const char *help;
+} command;
+
+static const command commands[] = {
+    {"devices", "list OpenCL devices and the one a run would use", cmd_devices, cmd_devices_help},
+};
+#define NCOMMANDS (int)(sizeof commands / sizeof commands[0])
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: siamcl COMMAND [ARGS] [--device SPEC] [-o section.key=value]...\n\n"
+                 "Siamese neural networks for similarity learning on OpenCL devices.\n\n"
+                 "commands:\n");
+    for (int i = 0; i < NCOMMANDS; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\noptions of every command:\n"
+                 "  --device SPEC   auto | gpu | cpu | index | name substring (see devices)\n"
+                 "  -o s.k=v        set key k of section [s], overriding the config file\n"
+                 "  -h, --help      the command's own help\n"
+                 "\nenvironment:\n"
+                 "  SIAMCL_DEVICE      device SPEC when --device is not given\n"
+                 "  SIAMCL_KERNEL_DIR  folder of the .cl kernel sources\n"
+                 "\n`siamcl help COMMAND` or `siamcl COMMAND --help` describes a command.\n");
+}
+
+static const command *find_command(const char *name) {
+    for (int i = 0; i < NCOMMANDS; i++)
+        if (!strcmp(commands[i].name, name)) return &commands[i];
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return SC_EINPUT;
+    }
+    const char *name = argv[1];
+    if (!strcmp(name, "--help") || !strcmp(name, "-h")) {
+        usage(stdout);
+        return SC_OK;
+    }
+    if (!strcmp(name, "--version")) {
+        printf("siamcl %s\n", SC_VERSION);
+        return SC_OK;
+    }
+    if (!strcmp(name, "help")) {
+        const command *c = argc > 2 ? find_command(argv[2]) : NULL;
+        if (argc > 2 && !c) return sc_error(SC_EINPUT, "help: unknown command '%s'", argv[2]);
+        if (c)
+            fputs(c->help, stdout);
+        else
+            usage(stdout);
+        return SC_OK;
+    }
+    const command *c = find_command(name);
+    if (!c) {
+        sc_error(SC_EINPUT, "unknown command '%s'", name);
+        usage(stderr);
+        return SC_EINPUT;
+    }
+    return c->run(argc - 2, argv + 2);
+}

@@ -1,0 +1,240 @@
+#include "siamcl/runtime.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#ifndef SC_BUILD_KERNEL_DIR
+#define SC_BUILD_KERNEL_DIR NULL
+#endif
+#ifndef SC_INSTALL_KERNEL_DIR
+#define SC_INSTALL_KERNEL_DIR NULL
+#endif
+
+static int has_kernels(const char *dir) {
+    char path[1100];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/elementwise.cl", dir);
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int sc_kernel_dir_find(const char *env, const char *build, const char *install, char *out,
+                       size_t size) {
+    if (env && *env) {
+        if (!has_kernels(env))
+            return sc_error(SC_EINPUT, "SIAMCL_KERNEL_DIR=%s holds no elementwise.cl", env);
+        snprintf(out, size, "%s", env);
+        return SC_OK;
+    }
+    const char *dirs[] = {build, install};
+    for (int i = 0; i < 2; i++) {
+        if (dirs[i] && has_kernels(dirs[i])) {
+            snprintf(out, size, "%s", dirs[i]);
+            return SC_OK;
+        }
+    }
+    return sc_error(SC_EINPUT,
+                    "kernel sources not found in %s or %s; set SIAMCL_KERNEL_DIR to siamcl's cl/ "
+                    "folder",
+                    build ? build : "(no build tree)", install ? install : "(no install prefix)");
+}
+
+int sc_runtime_open(sc_runtime **out, const char *spec, int quiet) {
+    sc_device_desc *devs;
+    int n, chosen;
+    *out = NULL;
+    SC_TRY(sc_devices_list(&devs, &n));
+    int rc = sc_device_select(devs, n, spec, &chosen);
+    if (rc != SC_OK) {
+        free(devs);
+        return rc;
+    }
+    sc_runtime *rt = calloc(1, sizeof *rt);
+    if (!rt) {
+        free(devs);
+        return sc_error(SC_ERR, "out of memory");
+    }
+    rt->dev = devs[chosen];
+    free(devs);
+    rc = sc_kernel_dir_find(getenv("SIAMCL_KERNEL_DIR"), SC_BUILD_KERNEL_DIR, SC_INSTALL_KERNEL_DIR,
+                            rt->kernel_dir, sizeof rt->kernel_dir);
+    cl_int err = CL_SUCCESS;
+    if (rc == SC_OK) {
+        rt->ctx = clCreateContext(NULL, 1, &rt->dev.device_id, NULL, NULL, &err);
+        if (err == CL_SUCCESS)
+            rt->queue = clCreateCommandQueue(rt->ctx, rt->dev.device_id, 0, &err);
+        if (err != CL_SUCCESS) rc = sc_cl_fail(err, "creating the context", __FILE__, __LINE__);
+    }
+    if (rc != SC_OK) {
+        sc_runtime_close(rt);
+        return rc;
+    }
+    if (!quiet)
+        fprintf(stderr, "siamcl: device: %s | %s | driver %s | %.1f GiB | %u compute units\n",
+                rt->dev.platform, rt->dev.name, rt->dev.driver, rt->dev.global_mem / 1073741824.0,
+                rt->dev.compute_units);
+    *out = rt;
+    return SC_OK;
+}
+
+void sc_runtime_close(sc_runtime *rt) {
+    if (!rt) return;
+    for (int i = 0; i < rt->nkernels; i++) clReleaseKernel(rt->kernels[i].kernel);
+    for (int i = 0; i < rt->nprograms; i++) clReleaseProgram(rt->programs[i].program);
+    if (rt->queue) clReleaseCommandQueue(rt->queue);
+    if (rt->ctx) clReleaseContext(rt->ctx);
+    free(rt);
+}
+
+static char *read_text(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = NULL;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long n = ftell(f);
+        if (n >= 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1))) {
+            *len = fread(buf, 1, (size_t)n, f);
+            buf[*len] = '\0';
+        }
+    }
+    fclose(f);
+    return buf;
+}
+
+static void report_build_log(sc_runtime *rt, cl_program prog, const char *path, cl_int err) {
+    size_t n = 0;
+    clGetProgramBuildInfo(prog, rt->dev.device_id, CL_PROGRAM_BUILD_LOG, 0, NULL, &n);
+    char *log = malloc(n + 1);
+    if (log && clGetProgramBuildInfo(prog, rt->dev.device_id, CL_PROGRAM_BUILD_LOG, n, log, NULL) ==
+                   CL_SUCCESS)
+        log[n] = '\0';
+    else if (log)
+        log[0] = '\0';
+    sc_error(SC_ERR, "%s: kernel build failed (%s) on %s; build log:\n%s", path,
+             sc_cl_error_name(err), rt->dev.name, log ? log : "(out of memory)");
+    free(log);
+}
+
+int sc_program_build_file(sc_runtime *rt, const char *path, cl_program *program) {
+    size_t len = 0;
+    char *src = read_text(path, &len);
+    *program = NULL;
+    if (!src) return sc_error(SC_EINPUT, "%s: cannot read kernel source", path);
+    cl_int err;
+    const char *srcs[] = {src};
+    cl_program prog = clCreateProgramWithSource(rt->ctx, 1, srcs, &len, &err);
+    free(src);
+    if (err != CL_SUCCESS) return sc_cl_fail(err, path, __FILE__, __LINE__);
+    err = clBuildProgram(prog, 1, &rt->dev.device_id, "-cl-std=CL1.2", NULL, NULL);
+    if (err != CL_SUCCESS) {
+        report_build_log(rt, prog, path, err);
+        clReleaseProgram(prog);
+        return SC_ERR;
+    }
+    *program = prog;
+    return SC_OK;
+}
+
+static int program_get(sc_runtime *rt, const char *file, cl_program *program) {
+    for (int i = 0; i < rt->nprograms; i++) {
+        if (strcmp(rt->programs[i].file, file) == 0) {
+            *program = rt->programs[i].program;
+            return SC_OK;
+        }
+    }
+    if (rt->nprograms == SC_MAX_PROGRAMS) return sc_error(SC_ERR, "too many kernel programs");
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s.cl", rt->kernel_dir, file);
+    SC_TRY(sc_program_build_file(rt, path, program));
+    snprintf(rt->programs[rt->nprograms].file, sizeof rt->programs[0].file, "%s", file);
+    rt->programs[rt->nprograms++].program = *program;
+    return SC_OK;
+}
+
+int sc_kernel_get(sc_runtime *rt, const char *file, const char *name, cl_kernel *kernel) {
+    for (int i = 0; i < rt->nkernels; i++) {
+        if (strcmp(rt->kernels[i].name, name) == 0) {
+            *kernel = rt->kernels[i].kernel;
+            return SC_OK;
+        }
+    }
+    if (rt->nkernels == SC_MAX_KERNELS) return sc_error(SC_ERR, "too many kernels");
+    cl_program prog;
+    SC_TRY(program_get(rt, file, &prog));
+    cl_int err;
+    *kernel = clCreateKernel(prog, name, &err);
+    if (err != CL_SUCCESS)
+        return sc_error(SC_ERR, "kernel '%s' in %s/%s.cl: %s", name, rt->kernel_dir, file,
+                        sc_cl_error_name(err));
+    snprintf(rt->kernels[rt->nkernels].name, sizeof rt->kernels[0].name, "%s", name);
+    rt->kernels[rt->nkernels++].kernel = *kernel;
+    return SC_OK;
+}
+
+int sc_launch_args(sc_runtime *rt, const char *file, const char *name, int dims,
+                   const size_t *global, const size_t *local, const sc_arg *args, int nargs) {
+    cl_kernel k;
+    SC_TRY(sc_kernel_get(rt, file, name, &k));
+    for (int i = 0; i < nargs; i++) {
+        cl_int err = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].value);
+        if (err != CL_SUCCESS)
+            return sc_error(SC_ERR, "%s: argument %d: %s", name, i, sc_cl_error_name(err));
+    }
+    size_t g[3];
+    for (int d = 0; d < dims; d++) {
+        if (global[d] == 0) return SC_OK; /* nothing to do */
+        g[d] = local ? (global[d] + local[d] - 1) / local[d] * local[d] : global[d];
+    }
+    cl_int err = clEnqueueNDRangeKernel(rt->queue, k, (cl_uint)dims, NULL, g, local, 0, NULL, NULL);
+    if (err != CL_SUCCESS) return sc_error(SC_ERR, "launching %s: %s", name, sc_cl_error_name(err));
+    rt->launches++;
+    return SC_OK;
+}
+
+int sc_buffer_new(sc_runtime *rt, size_t bytes, cl_mem *mem) {
+    cl_int err;
+    *mem = clCreateBuffer(rt->ctx, CL_MEM_READ_WRITE, bytes ? bytes : 4, NULL, &err);
+    if (err != CL_SUCCESS)
+        return sc_error(SC_ERR, "cannot allocate %zu bytes on %s: %s", bytes, rt->dev.name,
+                        sc_cl_error_name(err));
+    return SC_OK;
+}
+
+void sc_buffer_free(cl_mem mem) {
+    if (mem) clReleaseMemObject(mem);
+}
+
+int sc_upload_bytes(sc_runtime *rt, cl_mem dst, size_t offset, const void *src, size_t bytes) {
+    if (bytes == 0) return SC_OK;
+    SC_CL_CHECK(clEnqueueWriteBuffer(rt->queue, dst, CL_TRUE, offset, bytes, src, 0, NULL, NULL));
+    rt->transfers++;
+    return SC_OK;
+}
+
+int sc_download_bytes(sc_runtime *rt, void *dst, cl_mem src, size_t offset, size_t bytes) {
+    if (bytes == 0) return SC_OK;
+    SC_CL_CHECK(clEnqueueReadBuffer(rt->queue, src, CL_TRUE, offset, bytes, dst, 0, NULL, NULL));
+    rt->transfers++;
+    return SC_OK;
+}
+
+int sc_upload(sc_runtime *rt, sc_view dst, const float *src, size_t n) {
+    return sc_upload_bytes(rt, dst.mem, dst.off * sizeof(float), src, n * sizeof(float));
+}
+
+int sc_download(sc_runtime *rt, float *dst, sc_view src, size_t n) {
+    return sc_download_bytes(rt, dst, src.mem, src.off * sizeof(float), n * sizeof(float));
+}
+
+int sc_fill(sc_runtime *rt, sc_view dst, float value, size_t n) {
+    if (n == 0) return SC_OK;
+    SC_CL_CHECK(clEnqueueFillBuffer(rt->queue, dst.mem, &value, sizeof value,
+                                    dst.off * sizeof(float), n * sizeof(float), 0, NULL, NULL));
+    rt->launches++;
+    return SC_OK;
+}
+
+int sc_finish(sc_runtime *rt) {
+    SC_CL_CHECK(clFinish(rt->queue));
+    return SC_OK;
+}

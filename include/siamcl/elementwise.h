@@ -1,0 +1,15 @@
+/* Elementwise kernels (cl/elementwise.cl). */
+#ifndef SIAMCL_ELEMENTWISE_H
+#define SIAMCL_ELEMENTWISE_H
+
+#include "siamcl/runtime.h"
+
+/* Activations; the values are shared with cl/elementwise.cl. */
+typedef enum { SC_ACT_IDENTITY = 0, SC_ACT_RELU = 1, SC_ACT_TANH = 2, SC_ACT_SIGMOID = 3 } sc_act;
+
+extern const char *const sc_act_names[]; /* "identity", "relu", "tanh", "sigmoid", NULL */
+
+/* y[r][c] = act(y[r][c] + b[c]) in place, for a rows x cols row-major y. */
+int sc_bias_act_forward(sc_runtime *rt, sc_view y, sc_view b, size_t rows, size_t cols, sc_act act);
+
+#endif

@@ -1,0 +1,12 @@
+/* Dense matrix products through CLBlast. */
+#ifndef SIAMCL_GEMM_H
+#define SIAMCL_GEMM_H
+
+#include "siamcl/runtime.h"
+
+/* C = alpha * op(A) op(B) + beta * C for packed row-major matrices: op(A) is m x k, op(B) is
+ * k x n, C is m x n; ta/tb nonzero read A (k x m) or B (n x k) transposed. */
+int sc_gemm(sc_runtime *rt, int ta, int tb, size_t m, size_t n, size_t k, float alpha, sc_view a,
+            sc_view b, float beta, sc_view c);
+
+#endif

@@ -1,0 +1,97 @@
+/* The OpenCL runtime of a process: one device, one context, one in-order queue, and the
+ * kernels built from the .cl files in cl/ on first use. */
+#ifndef SIAMCL_RUNTIME_H
+#define SIAMCL_RUNTIME_H
+
+#include "siamcl/device.h"
+#include "siamcl/error.h"
+
+#include <stddef.h>
+
+#define SC_MAX_PROGRAMS 16
+#define SC_MAX_KERNELS  96
+
+typedef struct sc_runtime {
+    sc_device_desc dev;
+    cl_context ctx;
+    cl_command_queue queue;
+    char kernel_dir[1024];
+    struct {
+        char file[32];
+        cl_program program;
+    } programs[SC_MAX_PROGRAMS];
+    struct {
+        char name[48];
+        cl_kernel kernel;
+    } kernels[SC_MAX_KERNELS];
+    int nprograms, nkernels;
+    unsigned long launches;  /* kernel launches, ours and CLBlast's, since open */
+    unsigned long transfers; /* host<->device copies since open */
+} sc_runtime;
+
+/* Opens the device that spec chooses (see sc_device_select), prints it to stderr unless quiet,
+ * and finds the kernel directory. */
+int sc_runtime_open(sc_runtime **rt, const char *spec, int quiet);
+void sc_runtime_close(sc_runtime *rt);
+
+/* The kernel directory: the first of SIAMCL_KERNEL_DIR, the build tree's cl/, the installed
+ * share/siamcl/cl that holds elementwise.cl. A set SIAMCL_KERNEL_DIR that lacks it is an error
+ * rather than a silent fallback. env, build and install may be NULL. */
+int sc_kernel_dir_find(const char *env, const char *build, const char *install, char *out,
+                       size_t size);
+
+/* Builds one .cl file for the runtime's device. A failed build reports the file and the
+ * device's build log. */
+int sc_program_build_file(sc_runtime *rt, const char *path, cl_program *program);
+
+/* The kernel `name` from cl/<file>.cl, building the file on its first use. */
+int sc_kernel_get(sc_runtime *rt, const char *file, const char *name, cl_kernel *kernel);
+
+/* A float array on the device: a buffer and an offset in floats. */
+typedef struct sc_view {
+    cl_mem mem;
+    size_t off;
+} sc_view;
+
+static inline sc_view sc_view_at(sc_view v, size_t floats) {
+    v.off += floats;
+    return v;
+}
+
+int sc_buffer_new(sc_runtime *rt, size_t bytes, cl_mem *mem);
+void sc_buffer_free(cl_mem mem);
+int sc_upload(sc_runtime *rt, sc_view dst, const float *src, size_t n);
+int sc_download(sc_runtime *rt, float *dst, sc_view src, size_t n);
+int sc_upload_bytes(sc_runtime *rt, cl_mem dst, size_t offset, const void *src, size_t bytes);
+int sc_download_bytes(sc_runtime *rt, void *dst, cl_mem src, size_t offset, size_t bytes);
+int sc_fill(sc_runtime *rt, sc_view dst, float value, size_t n);
+int sc_finish(sc_runtime *rt);
+
+/* One kernel argument: its size and a pointer to its value (NULL for local memory). */
+typedef struct sc_arg {
+    size_t size;
+    const void *value;
+} sc_arg;
+
+#define SC_MEM(v)       ((sc_arg){sizeof(cl_mem), &(cl_mem){(v)}})
+#define SC_INT(v)       ((sc_arg){sizeof(cl_int), &(cl_int){(cl_int)(v)}})
+#define SC_UINT(v)      ((sc_arg){sizeof(cl_uint), &(cl_uint){(cl_uint)(v)}})
+#define SC_FLT(v)       ((sc_arg){sizeof(cl_float), &(cl_float){(cl_float)(v)}})
+#define SC_LOCAL(bytes) ((sc_arg){(bytes), NULL})
+/* A view passes as two arguments: the buffer and the offset. */
+#define SC_VIEW(v) SC_MEM((v).mem), SC_INT((v).off)
+
+/* Launches cl/<file>.cl's kernel `name` over dims dimensions. A NULL local size leaves the
+ * work-group size to the runtime; with a local size the global size is rounded up to a
+ * multiple of it (kernels check their bounds). */
+int sc_launch_args(sc_runtime *rt, const char *file, const char *name, int dims,
+                   const size_t *global, const size_t *local, const sc_arg *args, int nargs);
+
+#define SC_ARGS(...)                                                                               \
+    (sc_arg[]){__VA_ARGS__}, (int)(sizeof((sc_arg[]){__VA_ARGS__}) / sizeof(sc_arg))
+
+/* A one-dimensional launch of n work-items. */
+#define sc_launch1(rt, file, name, n, ...)                                                         \
+    sc_launch_args(rt, file, name, 1, (size_t[]){(n)}, NULL, SC_ARGS(__VA_ARGS__))
+
+#endif

@@ -1,0 +1,89 @@
+#include "harness.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static sc_runtime *runtime;
+static sc_rng rng;
+static int rng_ready;
+static int failed;
+
+void test_fail(const char *file, int line, const char *fmt, ...) {
+    va_list ap;
+    fprintf(stderr, "  %s:%d: ", file, line);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    failed = 1;
+}
+
+sc_runtime *test_runtime(void) {
+    if (!runtime && sc_runtime_open(&runtime, getenv("SIAMCL_DEVICE"), 1) != SC_OK) {
+        fprintf(stderr, "cannot open an OpenCL device: %s\n", sc_last_error());
+        exit(1);
+    }
+    return runtime;
+}
+
+sc_rng *test_rng(void) {
+    if (!rng_ready) {
+        const char *s = getenv("SIAMCL_TEST_SEED");
+        uint64_t seed = s ? strtoull(s, NULL, 10) : (uint64_t)time(NULL);
+        printf("seed %llu (set SIAMCL_TEST_SEED to repeat)\n", (unsigned long long)seed);
+        sc_rng_seed(&rng, seed, 7);
+        rng_ready = 1;
+    }
+    return &rng;
+}
+
+void test_fill(float *x, size_t n, float lo, float hi) {
+    sc_rng *r = test_rng();
+    for (size_t i = 0; i < n; i++) x[i] = sc_rng_range(r, lo, hi);
+}
+
+double test_rel_error(const float *got, const double *ref, size_t n) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = got[i] - ref[i];
+        num += d * d;
+        den += ref[i] * ref[i];
+    }
+    return den > 0 ? sqrt(num / den) : sqrt(num);
+}
+
+cl_mem test_buffer(size_t n, const float *host) {
+    sc_runtime *rt = test_runtime();
+    cl_mem m;
+    if (sc_buffer_new(rt, n * sizeof(float), &m) != SC_OK ||
+        (host ? sc_upload(rt, (sc_view){m, 0}, host, n) : sc_fill(rt, (sc_view){m, 0}, 0, n)) !=
+            SC_OK) {
+        fprintf(stderr, "test buffer: %s\n", sc_last_error());
+        exit(1);
+    }
+    return m;
+}
+
+int test_main(const test_case *cases, int count) {
+    int passed = 0, nfailed = 0;
+    for (int i = 0; i < count; i++) {
+        failed = 0;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        cases[i].run();
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        printf("%s %s (%.2f s)\n", failed ? "FAIL" : "ok  ", cases[i].name, s);
+        fflush(stdout);
+        if (failed)
+            nfailed++;
+        else
+            passed++;
+    }
+    sc_runtime_close(runtime);
+    printf("%d passed, %d failed\n", passed, nfailed);
+    return nfailed ? 1 : 0;
+}

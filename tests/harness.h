@@ -1,0 +1,49 @@
+/* A small test harness: each test program runs its cases in one process, sharing one OpenCL
+ * runtime, and ends with the line "N passed, M failed". */
+#ifndef SIAMCL_TEST_HARNESS_H
+#define SIAMCL_TEST_HARNESS_H
+
+#include "siamcl/rng.h"
+#include "siamcl/runtime.h"
+
+#include <stddef.h>
+
+typedef struct test_case {
+    const char *name;
+    void (*run)(void);
+} test_case;
+
+/* Records a failure of the running case; CHECK returns from the case on failure. */
+void test_fail(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            test_fail(__FILE__, __LINE__, "CHECK(" #cond ") " __VA_ARGS__);                        \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+/* Checks an SC_OK status. */
+#define CHECK_OK(expr) CHECK((expr) == SC_OK, "-> %s", sc_last_error())
+
+/* The process's runtime, opened on first use (SIAMCL_DEVICE chooses, auto otherwise). */
+sc_runtime *test_runtime(void);
+/* A generator seeded from SIAMCL_TEST_SEED or the clock; the seed is printed. */
+sc_rng *test_rng(void);
+/* Fills x with uniform values in [lo, hi). */
+void test_fill(float *x, size_t n, float lo, float hi);
+/* ||got - ref|| / ||ref|| (2-norms; the absolute norm when ref is zero). */
+double test_rel_error(const float *got, const double *ref, size_t n);
+/* A device buffer holding n floats copied from host (or zeros when host is NULL). */
+cl_mem test_buffer(size_t n, const float *host);
+
+int test_main(const test_case *cases, int count);
+#define TEST_MAIN(...)                                                                             \
+    int main(void) {                                                                               \
+        static const test_case cases[] = {__VA_ARGS__};                                            \
+        return test_main(cases, (int)(sizeof cases / sizeof cases[0]));                            \
+    }
+#define TEST(fn)                                                                                   \
+    { #fn, fn }
+
+#endif

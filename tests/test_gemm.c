@@ -1,0 +1,67 @@
+/* sc_gemm (CLBlast SGEMM) against a double-precision reference: odd sizes, every transpose,
+ * alpha and beta, and offsets into larger buffers. */
+#include "harness.h"
+
+#include "siamcl/gemm.h"
+
+#include <stdlib.h>
+
+/* C = alpha op(A) op(B) + beta C in double precision. */
+static void gemm_ref(int ta, int tb, size_t m, size_t n, size_t k, double alpha, const float *a,
+                     const float *b, double beta, const float *c0, double *c) {
+    for (size_t i = 0; i < m; i++) {
+        for (size_t j = 0; j < n; j++) {
+            double s = 0;
+            for (size_t p = 0; p < k; p++)
+                s +=
+                    (double)(ta ? a[p * m + i] : a[i * k + p]) * (tb ? b[j * k + p] : b[p * n + j]);
+            c[i * n + j] = alpha * s + beta * c0[i * n + j];
+        }
+    }
+}
+
+static void check_gemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha, float beta,
+                       size_t off) {
+    sc_runtime *rt = test_runtime();
+    float *a = malloc((m * k + off) * sizeof *a), *b = malloc((k * n + off) * sizeof *b);
+    float *c = malloc((m * n + off) * sizeof *c);
+    double *ref = malloc(m * n * sizeof *ref);
+    test_fill(a, m * k + off, -1, 1);
+    test_fill(b, k * n + off, -1, 1);
+    test_fill(c, m * n + off, -1, 1);
+    gemm_ref(ta, tb, m, n, k, alpha, a + off, b + off, beta, c + off, ref);
+    cl_mem am = test_buffer(m * k + off, a), bm = test_buffer(k * n + off, b);
+    cl_mem cm = test_buffer(m * n + off, c);
+    int rc = sc_gemm(rt, ta, tb, m, n, k, alpha, (sc_view){am, off}, (sc_view){bm, off}, beta,
+                     (sc_view){cm, off});
+    if (rc == SC_OK) rc = sc_download(rt, c, (sc_view){cm, off}, m * n);
+    double err = test_rel_error(c, ref, m * n);
+    sc_buffer_free(am);
+    sc_buffer_free(bm);
+    sc_buffer_free(cm);
+    free(a);
+    free(b);
+    free(c);
+    free(ref);
+    CHECK(rc == SC_OK, "%s", sc_last_error());
+    CHECK(err < 1e-5, "ta=%d tb=%d %zux%zux%zu alpha %g beta %g: relative error %.3g (bound 1e-5)",
+          ta, tb, m, n, k, alpha, beta, err);
+}
+
+/* Every size of {1, 7, 33, 257, 784} in every position, under all four transposes. */
+static void odd_sizes_all_transposes(void) {
+    static const size_t shapes[][3] = {{1, 7, 33},      {7, 33, 1},     {33, 1, 7},
+                                       {257, 784, 33},  {784, 33, 257}, {33, 257, 784},
+                                       {257, 257, 257}, {1, 784, 1},    {64, 256, 784}};
+    for (int s = 0; s < (int)(sizeof shapes / sizeof shapes[0]); s++)
+        for (int t = 0; t < 4; t++)
+            check_gemm(t & 1, t >> 1, shapes[s][0], shapes[s][1], shapes[s][2], 1.0f, 0.0f, 0);
+}
+
+static void alpha_beta_and_offsets(void) {
+    check_gemm(0, 1, 33, 7, 257, 1.5f, 0.5f, 5);
+    check_gemm(1, 0, 7, 257, 33, -0.25f, 1.0f, 11);
+    check_gemm(1, 1, 257, 33, 7, 2.0f, -1.0f, 1);
+}
+
+TEST_MAIN(TEST(odd_sizes_all_transposes), TEST(alpha_beta_and_offsets))

@@ -1,0 +1,138 @@
+/* The runtime: kernel-directory lookup, build failures, error names, and the elementwise
+ * kernels against a double-precision reference. */
+#include "harness.h"
+
+#include "siamcl/elementwise.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int has(const char *needle) {
+    return strstr(sc_last_error(), needle) != NULL;
+}
+
+static void make_dir(const char *dir, int with_kernels) {
+    mkdir(dir, 0700);
+    if (with_kernels) {
+        char p[300];
+        snprintf(p, sizeof p, "%s/elementwise.cl", dir);
+        FILE *f = fopen(p, "w");
+        if (f) fclose(f);
+    }
+}
+
+static void kernel_dir_lookup_order(void) {
+    char env[128], build[128], install[128], empty[128], out[256];
+    snprintf(env, sizeof env, "/tmp/siamcl_kd_env_%d", (int)getpid());
+    snprintf(build, sizeof build, "/tmp/siamcl_kd_build_%d", (int)getpid());
+    snprintf(install, sizeof install, "/tmp/siamcl_kd_install_%d", (int)getpid());
+    snprintf(empty, sizeof empty, "/tmp/siamcl_kd_empty_%d", (int)getpid());
+    make_dir(env, 1);
+    make_dir(build, 1);
+    make_dir(install, 1);
+    make_dir(empty, 0);
+    CHECK_OK(sc_kernel_dir_find(env, build, install, out, sizeof out));
+    CHECK(!strcmp(out, env), "env first: got %s", out);
+    CHECK_OK(sc_kernel_dir_find(NULL, build, install, out, sizeof out));
+    CHECK(!strcmp(out, build), "build tree second: got %s", out);
+    CHECK_OK(sc_kernel_dir_find("", empty, install, out, sizeof out));
+    CHECK(!strcmp(out, install), "install prefix last: got %s", out);
+    CHECK(sc_kernel_dir_find(empty, build, install, out, sizeof out) == SC_EINPUT,
+          "a set SIAMCL_KERNEL_DIR without kernels must fail");
+    CHECK(has(empty), "message: %s", sc_last_error());
+    CHECK(sc_kernel_dir_find(NULL, empty, NULL, out, sizeof out) == SC_EINPUT);
+    CHECK(has("SIAMCL_KERNEL_DIR"), "message: %s", sc_last_error());
+    for (const char *d = env; d; d = d == env ? build : d == build ? install : NULL) {
+        char p[300];
+        snprintf(p, sizeof p, "%s/elementwise.cl", d);
+        unlink(p);
+        rmdir(d);
+    }
+    rmdir(empty);
+}
+
+static void broken_kernel_reports_build_log(void) {
+    sc_runtime *rt = test_runtime();
+    cl_program prog = NULL;
+    int rc = sc_program_build_file(rt, SC_TEST_DATA "/broken.cl", &prog);
+    CHECK(rc == SC_ERR, "rc %d", rc);
+    CHECK(prog == NULL);
+    CHECK(has("broken.cl") && has("CL_BUILD_PROGRAM_FAILURE"), "message: %s", sc_last_error());
+    CHECK(has("undefined_identifier_in_broken_cl"), "no build log in: %s", sc_last_error());
+    CHECK(sc_program_build_file(rt, SC_TEST_DATA "/no_such.cl", &prog) == SC_EINPUT);
+    CHECK(has("no_such.cl"), "message: %s", sc_last_error());
+}
+
+static void unknown_kernel_is_an_error(void) {
+    cl_kernel k;
+    CHECK(sc_kernel_get(test_runtime(), "elementwise", "no_such_kernel", &k) == SC_ERR);
+    CHECK(has("no_such_kernel") && has("CL_INVALID_KERNEL_NAME"), "message: %s", sc_last_error());
+}
+
+static void error_names(void) {
+    CHECK(!strcmp(sc_cl_error_name(CL_INVALID_WORK_GROUP_SIZE), "CL_INVALID_WORK_GROUP_SIZE"));
+    CHECK(!strcmp(sc_cl_error_name(CL_OUT_OF_RESOURCES), "CL_OUT_OF_RESOURCES"));
+    CHECK(!strcmp(sc_cl_error_name(CL_INVALID_KERNEL_ARGS), "CL_INVALID_KERNEL_ARGS"));
+    CHECK(!strcmp(sc_cl_error_name(-1001), "CL_PLATFORM_NOT_FOUND_KHR"));
+    CHECK(!strcmp(sc_cl_error_name(-12345), "CL_UNKNOWN_ERROR"));
+    /* every code OpenCL 1.2 defines (0..-19 and -30..-68) has a name of its own */
+    for (int code = 0; code >= -68; code--) {
+        if (code <= -20 && code >= -29) continue;
+        CHECK(strcmp(sc_cl_error_name(code), "CL_UNKNOWN_ERROR") != 0, "code %d has no name", code);
+    }
+    CHECK(sc_cl_fail(CL_INVALID_VALUE, "clFoo(x)", "file.c", 42) == SC_ERR);
+    CHECK(has("file.c:42") && has("CL_INVALID_VALUE") && has("clFoo(x)"), "message: %s",
+          sc_last_error());
+}
+
+static double act_ref(double x, sc_act act) {
+    switch (act) {
+    case SC_ACT_RELU:
+        return x > 0 ? x : 0;
+    case SC_ACT_TANH:
+        return tanh(x);
+    case SC_ACT_SIGMOID:
+        return 1 / (1 + exp(-x));
+    default:
+        return x;
+    }
+}
+
+static void bias_act_forward_matches_reference(void) {
+    sc_runtime *rt = test_runtime();
+    const size_t sizes[] = {1, 7, 33, 257, 784};
+    for (int a = 0; a < 4; a++) {
+        for (int si = 0; si < 5; si++) {
+            size_t rows = sizes[(si + 2) % 5], cols = sizes[si], n = rows * cols, off = 3;
+            float *y = malloc((n + off) * sizeof *y), *b = malloc((cols + off) * sizeof *b);
+            double *ref = malloc(n * sizeof *ref);
+            test_fill(y, n + off, -3, 3);
+            test_fill(b, cols + off, -1, 1);
+            for (size_t i = 0; i < n; i++)
+                ref[i] = act_ref((double)y[off + i] + b[off + i % cols], a);
+            cl_mem ym = test_buffer(n + off, y), bm = test_buffer(cols + off, b);
+            CHECK_OK(
+                sc_bias_act_forward(rt, (sc_view){ym, off}, (sc_view){bm, off}, rows, cols, a));
+            CHECK_OK(sc_download(rt, y, (sc_view){ym, off}, n));
+            double err = test_rel_error(y, ref, n);
+            sc_buffer_free(ym);
+            sc_buffer_free(bm);
+            free(y);
+            free(b);
+            free(ref);
+            CHECK(err < 1e-5, "%s %zux%zu: relative error %.3g (bound 1e-5)", sc_act_names[a], rows,
+                  cols, err);
+        }
+    }
+}
+
+static void quiet(void) {
+    sc_error_set_quiet(1);
+}
+
+TEST_MAIN(TEST(quiet), TEST(kernel_dir_lookup_order), TEST(error_names),
+          TEST(broken_kernel_reports_build_log), TEST(unknown_kernel_is_an_error),
+          TEST(bias_act_forward_matches_reference))
