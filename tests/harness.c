@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static sc_runtime *runtime;
@@ -65,6 +66,33 @@ cl_mem test_buffer(size_t n, const float *host) {
         exit(1);
     }
     return m;
+}
+
+void test_fd_vjp(test_fn f, void *ctx, const double *in, size_t n_in, size_t n_out, const double *c,
+                 double h, double *grad) {
+    double *x = malloc(n_in * sizeof *x), *out = malloc(n_out * sizeof *out);
+    memcpy(x, in, n_in * sizeof *x);
+    for (size_t i = 0; i < n_in; i++) {
+        double plus = 0, minus = 0;
+        x[i] = in[i] + h;
+        f(x, out, ctx);
+        for (size_t k = 0; k < n_out; k++) plus += c[k] * out[k];
+        x[i] = in[i] - h;
+        f(x, out, ctx);
+        for (size_t k = 0; k < n_out; k++) minus += c[k] * out[k];
+        x[i] = in[i];
+        grad[i] = (plus - minus) / (2 * h);
+    }
+    free(x);
+    free(out);
+}
+
+void test_to_float(const double *x, float *y, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] = (float)x[i];
+}
+
+void test_to_double(const float *x, double *y, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] = x[i];
 }
 
 int test_main(const test_case *cases, int count) {

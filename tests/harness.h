@@ -23,6 +23,15 @@ void test_fail(const char *file, int line, const char *fmt, ...)
             return;                                                                                \
         }                                                                                          \
     } while (0)
+/* Prints a measured relative error beside its bound, and checks it. */
+#define CHECK_REL(err, bound, ...)                                                                 \
+    do {                                                                                           \
+        double e_ = (err);                                                                         \
+        printf("    ");                                                                            \
+        printf(__VA_ARGS__);                                                                       \
+        printf(": relative error %.2e (bound %.0e)\n", e_, (double)(bound));                       \
+        CHECK(e_ < (bound), "relative error %.3g", e_);                                            \
+    } while (0)
 /* Checks an SC_OK status. */
 #define CHECK_OK(expr) CHECK((expr) == SC_OK, "-> %s", sc_last_error())
 
@@ -36,6 +45,16 @@ void test_fill(float *x, size_t n, float lo, float hi);
 double test_rel_error(const float *got, const double *ref, size_t n);
 /* A device buffer holding n floats copied from host (or zeros when host is NULL). */
 cl_mem test_buffer(size_t n, const float *host);
+
+/* A function of n_in doubles to n_out doubles, for finite differences. */
+typedef void (*test_fn)(const double *in, double *out, void *ctx);
+/* The gradient of sum_k c[k] f(in)[k] with respect to in, by central differences of step h
+ * in double precision (a vector-Jacobian product, as a backward pass computes). */
+void test_fd_vjp(test_fn f, void *ctx, const double *in, size_t n_in, size_t n_out, const double *c,
+                 double h, double *grad);
+/* Float copies of doubles and back. */
+void test_to_float(const double *x, float *y, size_t n);
+void test_to_double(const float *x, double *y, size_t n);
 
 int test_main(const test_case *cases, int count);
 #define TEST_MAIN(...)                                                                             \

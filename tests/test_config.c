@@ -1,26 +1,12 @@
 /* INI configuration: values, bounds, overrides, and every kind of bad input naming its place. */
 #include "harness.h"
+#include "reference.h"
 
 #include "siamcl/config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-static char path[256];
-
-/* Writes text to a fresh temporary file and loads it. */
-static int load(const char *text, sc_config **cfg) {
-    snprintf(path, sizeof path, "/tmp/siamcl_test_config_%d.ini", (int)getpid());
-    FILE *f = fopen(path, "w");
-    if (!f) return SC_ERR;
-    fputs(text, f);
-    fclose(f);
-    int rc = sc_config_load(path, cfg);
-    unlink(path);
-    return rc;
-}
 
 static int has(const char *needle) {
     return strstr(sc_last_error(), needle) != NULL;
@@ -28,9 +14,9 @@ static int has(const char *needle) {
 
 static void typed_values(void) {
     sc_config *cfg;
-    CHECK_OK(load("; comment\n[model]\nlayers = 256, 128,64\nhead = mlp ; inline\n"
-                  "[train]\nlr = 1e-3\nepochs = 50\nnormalize = yes\n",
-                  &cfg));
+    CHECK_OK(ref_config_from("; comment\n[model]\nlayers = 256, 128,64\nhead = mlp ; inline\n"
+                             "[train]\nlr = 1e-3\nepochs = 50\nnormalize = yes\n",
+                             &cfg));
     int layers[8], n, head, flag;
     long epochs, missing;
     double lr;
@@ -53,19 +39,19 @@ static void typed_values(void) {
 
 static void unknown_key_names_file_line_and_key(void) {
     sc_config *cfg;
-    CHECK_OK(load("[train]\nepochs = 3\n\nbach_size = 32\n", &cfg));
+    CHECK_OK(ref_config_from("[train]\nepochs = 3\n\nbach_size = 32\n", &cfg));
     long v;
     CHECK_OK(sc_cfg_int(cfg, "train", "epochs", 1, 1, 10, &v));
     CHECK(sc_config_check_unused(cfg) == SC_EINPUT);
-    CHECK(has(":4:") && has("bach_size") && has(path), "message: %s", sc_last_error());
+    CHECK(has(":4:") && has("bach_size") && has(ref_config_path()), "message: %s", sc_last_error());
     sc_config_free(cfg);
 }
 
 static void bad_values_are_errors(void) {
     sc_config *cfg;
-    CHECK_OK(load("[model]\nlayers = 256,,x\nwidth = -3\nhead = siamese\nlr = fast\n"
-                  "flag = maybe\n",
-                  &cfg));
+    CHECK_OK(ref_config_from("[model]\nlayers = 256,,x\nwidth = -3\nhead = siamese\nlr = fast\n"
+                             "flag = maybe\n",
+                             &cfg));
     int layers[8], n, e, flag;
     long width;
     double lr;
@@ -85,13 +71,14 @@ static void bad_values_are_errors(void) {
 
 static void malformed_files_are_errors(void) {
     sc_config *cfg = NULL;
-    CHECK(load("[train]\nepochs = 3\nthis line has no equals sign\n", &cfg) == SC_EINPUT);
+    CHECK(ref_config_from("[train]\nepochs = 3\nthis line has no equals sign\n", &cfg) ==
+          SC_EINPUT);
     CHECK(has(":3:") && has("malformed"), "message: %s", sc_last_error());
-    CHECK(load("[train]\nepochs = 3\nepochs = 4\n", &cfg) == SC_EINPUT);
+    CHECK(ref_config_from("[train]\nepochs = 3\nepochs = 4\n", &cfg) == SC_EINPUT);
     CHECK(has(":3:") && has("duplicate"), "message: %s", sc_last_error());
-    CHECK(load("epochs = 3\n", &cfg) == SC_EINPUT);
+    CHECK(ref_config_from("epochs = 3\n", &cfg) == SC_EINPUT);
     CHECK(has(":1:") && has("outside any [section]"), "message: %s", sc_last_error());
-    CHECK(load("[train\nepochs = 3\n", &cfg) == SC_EINPUT);
+    CHECK(ref_config_from("[train\nepochs = 3\n", &cfg) == SC_EINPUT);
     CHECK(has(":1:"), "message: %s", sc_last_error());
     CHECK(cfg == NULL);
 }
@@ -106,7 +93,7 @@ static void missing_and_unreadable_files(void) {
 
 static void overrides_replace_and_are_validated(void) {
     sc_config *cfg;
-    CHECK_OK(load("[train]\nepochs = 3\n", &cfg));
+    CHECK_OK(ref_config_from("[train]\nepochs = 3\n", &cfg));
     CHECK_OK(sc_config_override(cfg, "train.epochs=9"));
     CHECK_OK(sc_config_override(cfg, "train.batch_size=abc"));
     CHECK(sc_config_override(cfg, "epochs=9") == SC_EINPUT, "no section must fail");
@@ -121,7 +108,7 @@ static void overrides_replace_and_are_validated(void) {
 
 static void effective_config_round_trips(void) {
     sc_config *cfg, *again;
-    CHECK_OK(load("[a]\nx = 1\n[b]\ny = two\n[a]\nz = 3\n", &cfg));
+    CHECK_OK(ref_config_from("[a]\nx = 1\n[b]\ny = two\n[a]\nz = 3\n", &cfg));
     CHECK_OK(sc_config_override(cfg, "b.y=three"));
     char text[512] = {0};
     FILE *f = fmemopen(text, sizeof text - 1, "w");
@@ -129,7 +116,7 @@ static void effective_config_round_trips(void) {
     CHECK_OK(sc_config_write(cfg, f));
     fclose(f);
     CHECK(!strcmp(text, "[a]\nx = 1\nz = 3\n\n[b]\ny = three\n"), "wrote:\n%s", text);
-    CHECK_OK(load(text, &again));
+    CHECK_OK(ref_config_from(text, &again));
     const char *s;
     CHECK_OK(sc_cfg_str(again, "b", "y", "", &s));
     CHECK(!strcmp(s, "three"));

@@ -44,8 +44,7 @@ static void check_gemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha
     free(c);
     free(ref);
     CHECK(rc == SC_OK, "%s", sc_last_error());
-    CHECK(err < 1e-5, "ta=%d tb=%d %zux%zux%zu alpha %g beta %g: relative error %.3g (bound 1e-5)",
-          ta, tb, m, n, k, alpha, beta, err);
+    CHECK_REL(err, 1e-5, "ta=%d tb=%d %zux%zux%zu alpha %g beta %g", ta, tb, m, n, k, alpha, beta);
 }
 
 /* Every size of {1, 7, 33, 257, 784} in every position, under all four transposes. */

@@ -1,6 +1,7 @@
 /* The runtime: kernel-directory lookup, build failures, error names, and the elementwise
  * kernels against a double-precision reference. */
 #include "harness.h"
+#include "reference.h"
 
 #include "siamcl/elementwise.h"
 
@@ -88,19 +89,6 @@ static void error_names(void) {
           sc_last_error());
 }
 
-static double act_ref(double x, sc_act act) {
-    switch (act) {
-    case SC_ACT_RELU:
-        return x > 0 ? x : 0;
-    case SC_ACT_TANH:
-        return tanh(x);
-    case SC_ACT_SIGMOID:
-        return 1 / (1 + exp(-x));
-    default:
-        return x;
-    }
-}
-
 static void bias_act_forward_matches_reference(void) {
     sc_runtime *rt = test_runtime();
     const size_t sizes[] = {1, 7, 33, 257, 784};
@@ -112,7 +100,7 @@ static void bias_act_forward_matches_reference(void) {
             test_fill(y, n + off, -3, 3);
             test_fill(b, cols + off, -1, 1);
             for (size_t i = 0; i < n; i++)
-                ref[i] = act_ref((double)y[off + i] + b[off + i % cols], a);
+                ref[i] = ref_act((double)y[off + i] + b[off + i % cols], a);
             cl_mem ym = test_buffer(n + off, y), bm = test_buffer(cols + off, b);
             CHECK_OK(
                 sc_bias_act_forward(rt, (sc_view){ym, off}, (sc_view){bm, off}, rows, cols, a));
@@ -123,8 +111,7 @@ static void bias_act_forward_matches_reference(void) {
             free(y);
             free(b);
             free(ref);
-            CHECK(err < 1e-5, "%s %zux%zu: relative error %.3g (bound 1e-5)", sc_act_names[a], rows,
-                  cols, err);
+            CHECK_REL(err, 1e-5, "%s %zux%zu", sc_act_names[a], rows, cols);
         }
     }
 }

@@ -1,0 +1,341 @@
+#include "siamcl/model.h"
+#include "siamcl/gemm.h"
+#include "siamcl/rng.h"
+#include "siamcl/similarity.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Gives a dense layer its place in the flat parameter buffer, after *n floats. */
+static void place(sc_dense *d, int in, int out, sc_act act, size_t *n) {
+    d->in = in;
+    d->out = out;
+    d->act = act;
+    d->w = *n;
+    *n += (size_t)in * out;
+    d->b = *n;
+    *n += (size_t)out;
+}
+
+static size_t layout_params(sc_model *m) {
+    const sc_model_config *c = &m->cfg;
+    size_t n = 0;
+    int in = c->input;
+    for (int l = 0; l < c->nlayers; l++) {
+        sc_act act = l + 1 == c->nlayers ? c->output_activation : c->activation;
+        place(&m->tower[l], in, c->layers[l], act, &n);
+        in = c->layers[l];
+    }
+    m->ntower = c->nlayers;
+    m->nhead = 0;
+    if (c->head == SC_HEAD_MLP) {
+        in *= 4; /* [u, v, |u - v|, u * v] */
+        for (int l = 0; l < c->head_nlayers; l++) {
+            place(&m->head[l], in, c->head_layers[l], c->head_activation, &n);
+            in = c->head_layers[l];
+        }
+        place(&m->head[c->head_nlayers], in, 1, SC_ACT_IDENTITY, &n);
+        m->nhead = c->head_nlayers + 1;
+    }
+    m->ab = -1;
+    if (c->output == SC_OUTPUT_RANGE && c->head != SC_HEAD_MLP) {
+        m->ab = (long)n;
+        n += 2;
+    }
+    return n;
+}
+
+/* The next n floats of the workspace, 64-byte aligned. */
+static sc_view take(cl_mem mem, size_t *used, size_t n) {
+    sc_view v = {mem, *used};
+    *used += (n + 15) & ~(size_t)15;
+    return v;
+}
+
+static size_t max_width(const int *w, int n) {
+    size_t mx = 0;
+    for (int i = 0; i < n; i++)
+        if ((size_t)w[i] > mx) mx = (size_t)w[i];
+    return mx;
+}
+
+/* Lays out the batch workspace in mem (NULL to only measure it); returns its size in floats. */
+static size_t plan_workspace(sc_model *m, cl_mem mem) {
+    const sc_model_config *c = &m->cfg;
+    size_t B = m->max_pairs, R = 2 * B, E = (size_t)sc_model_embedding_width(m), used = 0;
+    m->ws.act[0] = take(mem, &used, R * c->input);
+    for (int l = 0; l < c->nlayers; l++) m->ws.act[l + 1] = take(mem, &used, R * c->layers[l]);
+    m->ws.emb = m->ws.act[c->nlayers];
+    if (c->normalize) {
+        m->ws.emb = take(mem, &used, R * E);
+        m->ws.norm = take(mem, &used, R);
+    }
+    m->ws.dist = take(mem, &used, B);
+    m->ws.sim = take(mem, &used, B);
+    m->ws.dsim = take(mem, &used, B);
+    m->ws.y = take(mem, &used, B);
+    m->ws.score = m->ws.sim;
+    m->ws.dscore = m->ws.dsim;
+    if (c->output == SC_OUTPUT_RANGE) {
+        m->ws.score = take(mem, &used, B);
+        m->ws.dscore = take(mem, &used, B);
+    }
+    size_t scratch = R * max_width(c->layers, c->nlayers);
+    if (c->head == SC_HEAD_MLP) {
+        m->ws.feat = take(mem, &used, B * 4 * E);
+        for (int l = 0; l < c->head_nlayers; l++)
+            m->ws.hact[l] = take(mem, &used, B * c->head_layers[l]);
+        m->ws.hact[c->head_nlayers] = m->ws.sim;
+        size_t h = B * max_width(c->head_layers, c->head_nlayers);
+        if (B * 4 * E > scratch) scratch = B * 4 * E;
+        if (h > scratch) scratch = h;
+    }
+    m->ws.grad_a = take(mem, &used, scratch);
+    m->ws.grad_b = take(mem, &used, scratch);
+    if (m->loss.kind == SC_LOSS_SOFTMAX && !c->normalize) {
+        m->ws.unit = take(mem, &used, R * E);
+        m->ws.unit_norm = take(mem, &used, R);
+    }
+    return used;
+}
+
+/* Refuses a model the device cannot hold, before any allocation. */
+static int check_fits(const sc_model *m, size_t work) {
+    const sc_device_desc *d = &m->rt->dev;
+    size_t B = m->max_pairs;
+    size_t logits = m->loss.kind == SC_LOSS_SOFTMAX ? B * B : 0;
+    /* parameters, gradients and two optimizer moments */
+    double bytes = 4.0 * (4.0 * (double)m->nparams + (double)work + 2.0 * (double)logits);
+    double largest = 4.0 * (double)(work > m->nparams ? work : m->nparams);
+    if (4.0 * (double)logits > largest) largest = 4.0 * (double)logits;
+    if (bytes <= (double)d->global_mem && largest <= (double)d->max_alloc &&
+        largest / 4.0 < 2147483647.0)
+        return SC_OK;
+    return sc_error(SC_EINPUT,
+                    "model does not fit on %s: %zu parameters with batches of %zu pairs need "
+                    "%.0f MiB (%.0f MiB in one buffer); the device has %.0f MiB (%.0f MiB per "
+                    "buffer): reduce [model] layers or [train] batch_size",
+                    d->name, m->nparams, B, bytes / 1048576.0, largest / 1048576.0,
+                    (double)d->global_mem / 1048576.0, (double)d->max_alloc / 1048576.0);
+}
+
+static void init_dense(const sc_dense *d, float *p, sc_rng *r) {
+    /* He-uniform keeps relu activations' variance; Xavier-uniform suits the others */
+    double fan = d->act == SC_ACT_RELU ? d->in : d->in + d->out;
+    float lim = (float)sqrt(6.0 / fan);
+    for (size_t i = 0; i < (size_t)d->in * d->out; i++) p[d->w + i] = sc_rng_range(r, -lim, lim);
+}
+
+static int init_params(sc_model *m, uint64_t seed) {
+    float *p = calloc(m->nparams, sizeof *p);
+    if (!p) return sc_error(SC_ERR, "out of memory");
+    sc_rng r;
+    sc_rng_seed(&r, seed, 1);
+    for (int l = 0; l < m->ntower; l++) init_dense(&m->tower[l], p, &r);
+    for (int l = 0; l < m->nhead; l++) init_dense(&m->head[l], p, &r);
+    if (m->ab >= 0) p[m->ab] = 1.0f;
+    int rc = sc_model_set_params(m, p);
+    free(p);
+    return rc;
+}
+
+static int allocate(sc_model *m) {
+    size_t B = m->max_pairs, work = plan_workspace(m, NULL);
+    SC_TRY(check_fits(m, work));
+    SC_TRY(sc_buffer_new(m->rt, m->nparams * sizeof(float), &m->params));
+    SC_TRY(sc_buffer_new(m->rt, m->nparams * sizeof(float), &m->grads));
+    SC_TRY(sc_buffer_new(m->rt, work * sizeof(float), &m->work));
+    SC_TRY(sc_buffer_new(m->rt, B * sizeof(float), &m->ws.terms));
+    SC_TRY(sc_buffer_new(m->rt, 4 * sizeof(float), &m->ws.acc));
+    if (m->loss.kind == SC_LOSS_SOFTMAX) {
+        SC_TRY(sc_buffer_new(m->rt, B * B * sizeof(float), &m->ws.logits));
+        SC_TRY(sc_buffer_new(m->rt, B * B * sizeof(float), &m->ws.dlogits));
+    }
+    plan_workspace(m, m->work);
+    SC_TRY(sc_fill(m->rt, sc_model_grads(m), 0.0f, m->nparams));
+    return sc_model_loss_reset(m);
+}
+
+int sc_model_create(sc_runtime *rt, const sc_model_config *mc, const sc_loss_config *loss,
+                    size_t max_pairs, uint64_t seed, sc_model **out) {
+    *out = NULL;
+    if (mc->input <= 0) return sc_error(SC_EINPUT, "[model] input: the input width is not set");
+    if (max_pairs == 0) return sc_error(SC_EINPUT, "batch size must be at least 1");
+    sc_model *m = calloc(1, sizeof *m);
+    if (!m) return sc_error(SC_ERR, "out of memory");
+    m->rt = rt;
+    m->cfg = *mc;
+    m->loss = *loss;
+    m->max_pairs = max_pairs;
+    m->nparams = layout_params(m);
+    int rc = allocate(m);
+    if (rc == SC_OK) rc = init_params(m, seed);
+    if (rc != SC_OK) {
+        sc_model_free(m);
+        return rc;
+    }
+    *out = m;
+    return SC_OK;
+}
+
+void sc_model_free(sc_model *m) {
+    if (!m) return;
+    sc_buffer_free(m->params);
+    sc_buffer_free(m->grads);
+    sc_buffer_free(m->work);
+    sc_buffer_free(m->ws.terms);
+    sc_buffer_free(m->ws.acc);
+    sc_buffer_free(m->ws.logits);
+    sc_buffer_free(m->ws.dlogits);
+    free(m);
+}
+
+int sc_model_embed(sc_model *m, size_t rows) {
+    for (int l = 0; l < m->ntower; l++)
+        SC_TRY(sc_dense_forward(m->rt, &m->tower[l], sc_model_params(m), m->ws.act[l],
+                                m->ws.act[l + 1], rows));
+    if (!m->cfg.normalize) return SC_OK;
+    return sc_normalize_forward(m->rt, m->ws.act[m->ntower], m->ws.emb, m->ws.norm, rows,
+                                (size_t)sc_model_embedding_width(m));
+}
+
+static int mlp_forward(sc_model *m, size_t pairs, size_t dim) {
+    SC_TRY(sc_pair_features_forward(m->rt, m->ws.emb, m->ws.feat, pairs, dim));
+    sc_view x = m->ws.feat;
+    for (int l = 0; l < m->nhead; l++) {
+        SC_TRY(sc_dense_forward(m->rt, &m->head[l], sc_model_params(m), x, m->ws.hact[l], pairs));
+        x = m->ws.hact[l];
+    }
+    return SC_OK;
+}
+
+int sc_model_forward(sc_model *m, size_t pairs) {
+    size_t dim = (size_t)sc_model_embedding_width(m);
+    SC_TRY(sc_model_embed(m, 2 * pairs));
+    switch (m->cfg.head) {
+    case SC_HEAD_COSINE:
+        SC_TRY(sc_cosine_forward(m->rt, m->ws.emb, m->ws.sim, pairs, dim));
+        break;
+    case SC_HEAD_EUCLIDEAN:
+        SC_TRY(sc_euclidean_forward(m->rt, m->ws.emb, m->ws.dist, m->ws.sim, pairs, dim));
+        break;
+    case SC_HEAD_MLP:
+        SC_TRY(mlp_forward(m, pairs, dim));
+        break;
+    }
+    if (m->cfg.output == SC_OUTPUT_RAW) return SC_OK;
+    return sc_range_forward(m->rt, m->ws.sim, sc_model_params(m), m->ab, m->ws.score, pairs,
+                            m->cfg.target_min, m->cfg.target_max);
+}
+
+static void swap(sc_view *a, sc_view *b) {
+    sc_view t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* From the gradient g of the head's output (sim, or dist when !g_is_sim) to the embeddings'
+ * gradient, left in *cur; *other is free scratch afterwards. */
+static int head_backward(sc_model *m, size_t pairs, sc_view g, int g_is_sim, sc_view *cur,
+                         sc_view *other) {
+    size_t dim = (size_t)sc_model_embedding_width(m);
+    if (m->cfg.head == SC_HEAD_COSINE)
+        return sc_cosine_backward(m->rt, m->ws.emb, g, *cur, pairs, dim);
+    if (m->cfg.head == SC_HEAD_EUCLIDEAN)
+        return sc_euclidean_backward(m->rt, m->ws.emb, m->ws.dist, g, g_is_sim, *cur, pairs, dim);
+    sc_view dy = g;
+    for (int l = m->nhead - 1; l >= 0; l--) {
+        sc_view x = l ? m->ws.hact[l - 1] : m->ws.feat;
+        SC_TRY(sc_dense_backward(m->rt, &m->head[l], sc_model_params(m), sc_model_grads(m), x,
+                                 m->ws.hact[l], dy, *cur, pairs));
+        dy = *cur;
+        swap(cur, other);
+    }
+    /* dy holds the features' gradient, in *other after the last swap */
+    SC_TRY(sc_pair_features_backward(m->rt, m->ws.emb, dy, *cur, pairs, dim));
+    return SC_OK;
+}
+
+/* In-batch softmax over scaled cosines: the embeddings' gradient, left in *cur. */
+static int softmax_backward(sc_model *m, size_t pairs, sc_view *cur, sc_view *other) {
+    size_t B = pairs, E = (size_t)sc_model_embedding_width(m);
+    float s = m->loss.scale;
+    sc_view u = m->ws.emb, y = m->ws.y;
+    sc_view logits = {m->ws.logits, 0}, dlogits = {m->ws.dlogits, 0};
+    if (!m->cfg.normalize) {
+        u = m->ws.unit;
+        SC_TRY(sc_normalize_forward(m->rt, m->ws.emb, u, m->ws.unit_norm, 2 * B, E));
+    }
+    sc_view v = sc_view_at(u, B * E);
+    SC_TRY(sc_gemm(m->rt, 0, 1, B, B, E, s, u, v, 0.0f, logits));
+    SC_TRY(sc_softmax_rows(m->rt, m->ws.logits, y, m->ws.terms, m->ws.dlogits, B));
+    SC_TRY(sc_loss_reduce(m->rt, m->ws.terms, y, B, 1, m->ws.acc));
+    sc_view du = m->cfg.normalize ? *cur : *other;
+    SC_TRY(sc_gemm(m->rt, 0, 0, B, E, B, s, dlogits, v, 0.0f, du));
+    SC_TRY(sc_gemm(m->rt, 1, 0, B, E, B, s, dlogits, u, 0.0f, sc_view_at(du, B * E)));
+    if (m->cfg.normalize) return SC_OK;
+    return sc_normalize_backward(m->rt, u, m->ws.unit_norm, du, *cur, 2 * B, E);
+}
+
+/* The loss and the embeddings' gradient, left in *cur. */
+static int loss_backward(sc_model *m, size_t pairs, sc_view *cur, sc_view *other) {
+    sc_runtime *rt = m->rt;
+    switch (m->loss.kind) {
+    case SC_LOSS_MSE:
+        SC_TRY(sc_mse(rt, m->ws.score, m->ws.y, m->ws.terms, m->ws.dscore, pairs));
+        SC_TRY(sc_loss_reduce(rt, m->ws.terms, m->ws.y, pairs, 0, m->ws.acc));
+        if (m->cfg.output == SC_OUTPUT_RANGE)
+            SC_TRY(sc_range_backward(rt, m->ws.sim, sc_model_params(m), m->ab, m->ws.dscore,
+                                     m->ws.dsim, sc_model_grads(m), pairs, m->cfg.target_min,
+                                     m->cfg.target_max));
+        return head_backward(m, pairs, m->ws.dsim, 1, cur, other);
+    case SC_LOSS_CONTRASTIVE: {
+        int cosine = m->cfg.head == SC_HEAD_COSINE;
+        SC_TRY(sc_contrastive(rt, cosine ? m->ws.sim : m->ws.dist, m->ws.y, m->ws.terms, m->ws.dsim,
+                              pairs, m->loss.margin, cosine));
+        SC_TRY(sc_loss_reduce(rt, m->ws.terms, m->ws.y, pairs, 0, m->ws.acc));
+        return head_backward(m, pairs, m->ws.dsim, 0, cur, other);
+    }
+    case SC_LOSS_SOFTMAX:
+        return softmax_backward(m, pairs, cur, other);
+    }
+    return sc_error(SC_ERR, "unknown loss %d", (int)m->loss.kind);
+}
+
+int sc_model_backward(sc_model *m, size_t pairs) {
+    size_t R = 2 * pairs, E = (size_t)sc_model_embedding_width(m);
+    sc_view cur = m->ws.grad_a, other = m->ws.grad_b;
+    SC_TRY(loss_backward(m, pairs, &cur, &other));
+    if (m->cfg.normalize) {
+        SC_TRY(sc_normalize_backward(m->rt, m->ws.emb, m->ws.norm, cur, other, R, E));
+        swap(&cur, &other);
+    }
+    for (int l = m->ntower - 1; l >= 0; l--) {
+        sc_view dx = l ? other : (sc_view){NULL, 0}; /* the input needs no gradient */
+        SC_TRY(sc_dense_backward(m->rt, &m->tower[l], sc_model_params(m), sc_model_grads(m),
+                                 m->ws.act[l], m->ws.act[l + 1], cur, dx, R));
+        swap(&cur, &other);
+    }
+    return SC_OK;
+}
+
+int sc_model_loss_read(sc_model *m, double *mean, double *last) {
+    float acc[4];
+    SC_TRY(sc_download(m->rt, acc, (sc_view){m->ws.acc, 0}, 4));
+    *mean = acc[3] > 0 ? (double)acc[0] / acc[3] : 0.0;
+    *last = acc[2];
+    return SC_OK;
+}
+
+int sc_model_loss_reset(sc_model *m) {
+    return sc_fill(m->rt, (sc_view){m->ws.acc, 0}, 0.0f, 4);
+}
+
+int sc_model_get_params(sc_model *m, float *host) {
+    return sc_download(m->rt, host, sc_model_params(m), m->nparams);
+}
+
+int sc_model_set_params(sc_model *m, const float *host) {
+    return sc_upload(m->rt, sc_model_params(m), host, m->nparams);
+}

@@ -1,0 +1,99 @@
+#include "siamcl/optim.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+const char *const sc_optim_names[] = {"adam", "sgd", NULL};
+
+/* Work-items for the partial sums of the gradient norm. */
+#define NORM_PARTS 256
+
+int sc_optim_config_read(sc_config *cfg, sc_optim_config *o) {
+    int kind;
+    double v;
+    SC_TRY(sc_cfg_enum(cfg, "train", "optimizer", sc_optim_names, SC_OPT_ADAM, &kind));
+    o->kind = (sc_optim_kind)kind;
+    SC_TRY(sc_cfg_float(cfg, "train", "lr", kind == SC_OPT_ADAM ? 1e-3 : 1e-2, 0, 10, &v));
+    o->lr = (float)v;
+    o->beta1 = 0.9f;
+    o->beta2 = 0.999f;
+    o->eps = 1e-8f;
+    o->momentum = 0.9f;
+    if (kind == SC_OPT_ADAM) {
+        SC_TRY(sc_cfg_float(cfg, "train", "beta1", 0.9, 0, 0.999999, &v));
+        o->beta1 = (float)v;
+        SC_TRY(sc_cfg_float(cfg, "train", "beta2", 0.999, 0, 0.999999, &v));
+        o->beta2 = (float)v;
+        SC_TRY(sc_cfg_float(cfg, "train", "eps", 1e-8, 1e-30, 1, &v));
+        o->eps = (float)v;
+    } else {
+        SC_TRY(sc_cfg_float(cfg, "train", "momentum", 0.9, 0, 0.999999, &v));
+        o->momentum = (float)v;
+    }
+    SC_TRY(sc_cfg_float(cfg, "train", "weight_decay", 0, 0, 1, &v));
+    o->weight_decay = (float)v;
+    SC_TRY(sc_cfg_float(cfg, "train", "clip_norm", 0, 0, 1e9, &v));
+    o->clip_norm = (float)v;
+    return SC_OK;
+}
+
+int sc_optimizer_create(sc_runtime *rt, const sc_optim_config *cfg, size_t n, sc_optimizer **out) {
+    sc_optimizer *o = calloc(1, sizeof *o);
+    *out = NULL;
+    if (!o) return sc_error(SC_ERR, "out of memory");
+    o->rt = rt;
+    o->cfg = *cfg;
+    o->n = n;
+    int rc = sc_buffer_new(rt, n * sizeof(float), &o->m);
+    if (rc == SC_OK && cfg->kind == SC_OPT_ADAM) rc = sc_buffer_new(rt, n * sizeof(float), &o->v);
+    if (rc == SC_OK) rc = sc_buffer_new(rt, 2 * sizeof(float), &o->scale);
+    if (rc == SC_OK && cfg->clip_norm > 0)
+        rc = sc_buffer_new(rt, NORM_PARTS * sizeof(float), &o->partial);
+    if (rc == SC_OK) rc = sc_optimizer_reset(o);
+    if (rc != SC_OK) {
+        sc_optimizer_free(o);
+        return rc;
+    }
+    *out = o;
+    return SC_OK;
+}
+
+void sc_optimizer_free(sc_optimizer *o) {
+    if (!o) return;
+    sc_buffer_free(o->m);
+    sc_buffer_free(o->v);
+    sc_buffer_free(o->scale);
+    sc_buffer_free(o->partial);
+    free(o);
+}
+
+int sc_optimizer_reset(sc_optimizer *o) {
+    o->step = 0;
+    SC_TRY(sc_fill(o->rt, (sc_view){o->m, 0}, 0.0f, o->n));
+    if (o->v) SC_TRY(sc_fill(o->rt, (sc_view){o->v, 0}, 0.0f, o->n));
+    return sc_fill(o->rt, (sc_view){o->scale, 0}, 1.0f, 2);
+}
+
+static int clip(sc_optimizer *o, sc_view grads) {
+    SC_TRY(sc_launch1(o->rt, "optim", "sumsq_partial", NORM_PARTS, SC_VIEW(grads), SC_INT(o->n),
+                      SC_MEM(o->partial)));
+    return sc_launch1(o->rt, "optim", "clip_scale", 1, SC_MEM(o->partial), SC_INT(NORM_PARTS),
+                      SC_FLT(o->cfg.clip_norm), SC_MEM(o->scale));
+}
+
+int sc_optimizer_step(sc_optimizer *o, sc_view params, sc_view grads) {
+    const sc_optim_config *c = &o->cfg;
+    o->step++;
+    if (c->clip_norm > 0) SC_TRY(clip(o, grads));
+    if (c->kind == SC_OPT_SGD)
+        return sc_launch1(o->rt, "optim", "sgd", o->n, SC_VIEW(params), SC_VIEW(grads),
+                          SC_MEM(o->m), SC_MEM(o->scale), SC_INT(o->n), SC_FLT(c->lr),
+                          SC_FLT(c->momentum), SC_FLT(c->weight_decay));
+    /* bias corrections in double on the host: beta^t underflows gracefully there */
+    float c1 = (float)(1.0 / (1.0 - pow(c->beta1, (double)o->step)));
+    float c2 = (float)(1.0 / (1.0 - pow(c->beta2, (double)o->step)));
+    return sc_launch1(o->rt, "optim", "adam", o->n, SC_VIEW(params), SC_VIEW(grads), SC_MEM(o->m),
+                      SC_MEM(o->v), SC_MEM(o->scale), SC_INT(o->n), SC_FLT(c->lr), SC_FLT(c->beta1),
+                      SC_FLT(c->beta2), SC_FLT(c->eps), SC_FLT(c->weight_decay), SC_FLT(c1),
+                      SC_FLT(c2));
+}

@@ -1,0 +1,105 @@
+/* The Siamese model: a tower of dense layers shared by both sides of a pair, a head that scores
+ * the pair, and an optional map of the score onto the target range. Parameters, gradients and
+ * the batch workspace each live in one device buffer; layers find their part by offset. */
+#ifndef SIAMCL_MODEL_H
+#define SIAMCL_MODEL_H
+
+#include "siamcl/config.h"
+#include "siamcl/dense.h"
+#include "siamcl/loss.h"
+
+#define SC_MAX_LAYERS 8
+
+typedef enum { SC_HEAD_COSINE, SC_HEAD_EUCLIDEAN, SC_HEAD_MLP } sc_head;
+extern const char *const sc_head_names[]; /* "cosine", "euclidean", "mlp", NULL */
+typedef enum { SC_OUTPUT_RAW, SC_OUTPUT_RANGE } sc_output;
+extern const char *const sc_output_names[]; /* "raw", "range", NULL */
+
+typedef struct sc_model_config {
+    int input; /* input width; 0 until the data sets it */
+    int nlayers;
+    int layers[SC_MAX_LAYERS]; /* tower widths; the last is the embedding width */
+    sc_act activation;         /* hidden tower layers */
+    sc_act output_activation;  /* the last tower layer */
+    int normalize;             /* L2-normalize embeddings */
+    sc_head head;
+    int head_nlayers;
+    int head_layers[SC_MAX_LAYERS]; /* mlp: hidden widths before the single output */
+    sc_act head_activation;
+    sc_output output;
+    float target_min, target_max; /* range */
+} sc_model_config;
+
+/* Reads [model]. Keys that only one head or output uses are read only with it. */
+int sc_model_config_read(sc_config *cfg, sc_model_config *out);
+/* Rejects a loss that does not fit the model (e.g. softmax without a cosine head); the message
+ * names the config file and both keys. */
+int sc_model_config_check(const sc_config *cfg, const sc_model_config *mc,
+                          const sc_loss_config *loss);
+
+typedef struct sc_model {
+    sc_runtime *rt;
+    sc_model_config cfg;
+    sc_loss_config loss;
+    sc_dense tower[SC_MAX_LAYERS];
+    sc_dense head[SC_MAX_LAYERS + 1];
+    int ntower, nhead;
+    long ab; /* offset of the range map's a and b, or -1 */
+    size_t nparams;
+    cl_mem params, grads, work;
+    size_t max_pairs;
+    struct {
+        sc_view act[SC_MAX_LAYERS + 1];        /* act[0] is the input, 2B x input */
+        sc_view emb, norm;                     /* embeddings, 2B x E (act[T] unless normalized) */
+        sc_view dist, sim, score;              /* per pair */
+        sc_view dsim, dscore, y;               /* per pair */
+        sc_view feat, hact[SC_MAX_LAYERS + 1]; /* mlp head */
+        sc_view grad_a, grad_b;                /* ping-pong scratch for backward */
+        sc_view unit, unit_norm;               /* softmax: unit embeddings when not normalized */
+        cl_mem terms, logits, dlogits, acc;
+    } ws;
+} sc_model;
+
+/* Creates a model for batches of up to max_pairs pairs, with parameters initialized from seed:
+ * He-uniform for relu layers, Xavier-uniform otherwise, zero biases, a = 1 and b = 0. A model
+ * too large for the device is an SC_EINPUT error. */
+int sc_model_create(sc_runtime *rt, const sc_model_config *mc, const sc_loss_config *loss,
+                    size_t max_pairs, uint64_t seed, sc_model **out);
+void sc_model_free(sc_model *m);
+
+/* Where a batch goes: 2B x input rows, left sides first, then right sides. */
+static inline sc_view sc_model_input(const sc_model *m) {
+    return m->ws.act[0];
+}
+/* Where the targets of a batch go: B floats. */
+static inline sc_view sc_model_targets(const sc_model *m) {
+    return m->ws.y;
+}
+static inline sc_view sc_model_params(const sc_model *m) {
+    return (sc_view){m->params, 0};
+}
+static inline sc_view sc_model_grads(const sc_model *m) {
+    return (sc_view){m->grads, 0};
+}
+static inline int sc_model_embedding_width(const sc_model *m) {
+    return m->cfg.layers[m->cfg.nlayers - 1];
+}
+
+/* Embeddings of `rows` input rows (the tower alone): the result is m->ws.emb. */
+int sc_model_embed(sc_model *m, size_t rows);
+/* Scores of `pairs` pairs: the result is m->ws.score. */
+int sc_model_forward(sc_model *m, size_t pairs);
+/* After sc_model_forward: the loss against the targets in sc_model_targets (added to the
+ * running sum) and every parameter's gradient in m->grads. */
+int sc_model_backward(sc_model *m, size_t pairs);
+
+/* The running loss: the mean over the pairs (or positive weight) since the last reset, and the
+ * last batch's loss. One blocking read. */
+int sc_model_loss_read(sc_model *m, double *mean, double *last);
+int sc_model_loss_reset(sc_model *m);
+
+/* Copies all parameters to or from the host (nparams floats). */
+int sc_model_get_params(sc_model *m, float *host);
+int sc_model_set_params(sc_model *m, const float *host);
+
+#endif

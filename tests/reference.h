@@ -1,0 +1,18 @@
+/* Double-precision references shared by the kernel and model tests. */
+#ifndef SIAMCL_TEST_REFERENCE_H
+#define SIAMCL_TEST_REFERENCE_H
+
+#include "siamcl/config.h"
+#include "siamcl/dense.h"
+
+double ref_act(double z, sc_act a);
+double ref_dot(const double *a, const double *b, size_t n);
+/* y (rows x out) = act(x W^T + b) with W and b at the layer's offsets in p. */
+void ref_dense(const sc_dense *d, const double *p, const double *x, double *y, size_t rows);
+
+/* Writes text to a temporary INI file and loads it (the file is removed again). */
+int ref_config_from(const char *text, sc_config **cfg);
+/* The temporary file's path, as error messages name it. */
+const char *ref_config_path(void);
+
+#endif

@@ -1,0 +1,76 @@
+/* Dense layers (CLBlast GEMMs with the bias + activation kernels) against a double-precision
+ * reference, forward and backward, for every activation. */
+#include "harness.h"
+#include "reference.h"
+
+#include "siamcl/dense.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Forward: float32 dot products of length <= 65 stay within 1e-5 of double. Backward: the
+ * double central differences (h = 1e-6) are accurate to ~1e-9 and the float32 gradients to
+ * ~1e-6, so 1e-4 leaves margin without hiding a wrong term (which errs by O(1)). */
+#define FWD_BOUND 1e-5
+#define BWD_BOUND 1e-4
+
+typedef struct layer_ctx {
+    sc_dense d; /* offsets relative to the parameter part of `in` */
+    size_t rows;
+} layer_ctx;
+
+/* in = [x (rows x in), W (out x in), b (out)] -> y (rows x out). */
+static void dense_of_input(const double *in, double *y, void *vctx) {
+    const layer_ctx *c = vctx;
+    ref_dense(&c->d, in + c->rows * c->d.in, in, y, c->rows);
+}
+
+static void dense_matches_reference(void) {
+    sc_runtime *rt = test_runtime();
+    const int shapes[][3] = {{1, 7, 1}, {66, 33, 17}, {14, 65, 64}}; /* rows, in, out */
+    for (int a = 0; a < 4; a++) {
+        for (int s = 0; s < 3; s++) {
+            layer_ctx c = {{shapes[s][1], shapes[s][2], 3, 0, (sc_act)a}, (size_t)shapes[s][0]};
+            c.d.b = c.d.w + (size_t)c.d.in * c.d.out; /* W at 3, b after it */
+            size_t nx = c.rows * c.d.in, np = c.d.b + c.d.out, ny = c.rows * c.d.out;
+            size_t nin = nx + np;
+            float *in = malloc(nin * sizeof *in), *dy = malloc(ny * sizeof *dy);
+            float *got = malloc(nin * sizeof *got);
+            double *din = malloc(nin * sizeof *din), *ddy = malloc(ny * sizeof *ddy);
+            double *ref = malloc(ny * sizeof *ref), *grad = malloc(nin * sizeof *grad);
+            test_fill(in, nin, -1, 1);
+            test_fill(dy, ny, -1, 1);
+            test_to_double(in, din, nin);
+            test_to_double(dy, ddy, ny);
+            dense_of_input(din, ref, &c);
+            test_fd_vjp(dense_of_input, &c, din, nin, ny, ddy, 1e-6, grad);
+            cl_mem x = test_buffer(nx, in), p = test_buffer(np, in + nx), y = test_buffer(ny, NULL);
+            cl_mem g = test_buffer(np, NULL), dym = test_buffer(ny, dy), dx = test_buffer(nx, NULL);
+            sc_view P = {p, 0}, G = {g, 0};
+            int rc = sc_dense_forward(rt, &c.d, P, (sc_view){x, 0}, (sc_view){y, 0}, c.rows);
+            if (rc == SC_OK) rc = sc_download(rt, got, (sc_view){y, 0}, ny);
+            double ef = test_rel_error(got, ref, ny);
+            if (rc == SC_OK)
+                rc = sc_dense_backward(rt, &c.d, P, G, (sc_view){x, 0}, (sc_view){y, 0},
+                                       (sc_view){dym, 0}, (sc_view){dx, 0}, c.rows);
+            if (rc == SC_OK) rc = sc_download(rt, got, (sc_view){dx, 0}, nx);
+            if (rc == SC_OK) rc = sc_download(rt, got + nx, G, np);
+            memset(got + nx, 0, 3 * sizeof *got); /* the unused head of the buffers */
+            double ex = test_rel_error(got, grad, nx);
+            double ew = test_rel_error(got + nx + 3, grad + nx + 3, np - 3);
+            for (cl_mem *m = (cl_mem[]){x, p, y, g, dym, dx}, *e = m + 6; m < e; m++)
+                sc_buffer_free(*m);
+            free(in), free(dy), free(got), free(din), free(ddy), free(ref), free(grad);
+            CHECK(rc == SC_OK, "%s", sc_last_error());
+            CHECK_REL(ef, FWD_BOUND, "%-8s %dx%d->%d forward", sc_act_names[a], shapes[s][0],
+                      c.d.in, c.d.out);
+            CHECK_REL(ex, BWD_BOUND, "%-8s %dx%d->%d dx", sc_act_names[a], shapes[s][0], c.d.in,
+                      c.d.out);
+            CHECK_REL(ew, BWD_BOUND, "%-8s %dx%d->%d dW, db", sc_act_names[a], shapes[s][0], c.d.in,
+                      c.d.out);
+        }
+    }
+}
+
+TEST_MAIN(TEST(dense_matches_reference))

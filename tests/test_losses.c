@@ -1,0 +1,185 @@
+/* Loss kernels (cl/loss.cl) and optimizer kernels (cl/optim.cl) against double-precision
+ * references: loss values directly, loss gradients against central differences, and several
+ * Adam and SGD steps against the update formulas. */
+#include "harness.h"
+
+#include "siamcl/loss.h"
+#include "siamcl/optim.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Loss values: float32 sums of at most B*B terms, bound 1e-5. Gradients: double central
+ * differences (h = 1e-6) are exact to ~1e-9 and float32 closed forms to ~1e-6; bound 1e-4. */
+#define FWD_BOUND 1e-5
+#define BWD_BOUND 1e-4
+#define B         12
+
+typedef struct loss_ctx {
+    sc_loss_kind kind;
+    const double *y;
+    double margin;
+    int is_cosine;
+} loss_ctx;
+
+/* The batch loss of score/x (B values) or logits (B x B). */
+static void ref_loss(const double *in, double *out, void *vctx) {
+    const loss_ctx *c = vctx;
+    double sum = 0, w = 0;
+    for (int i = 0; i < B; i++) {
+        double t = c->y[i];
+        if (c->kind == SC_LOSS_MSE) {
+            sum += (in[i] - t) * (in[i] - t);
+        } else if (c->kind == SC_LOSS_CONTRASTIVE) {
+            double d = c->is_cosine ? 1 - in[i] : in[i], gap = fmax(c->margin - d, 0);
+            sum += t * d * d + (1 - t) * gap * gap;
+        } else {
+            const double *row = in + i * B;
+            double mx = row[0], s = 0;
+            for (int j = 1; j < B; j++) mx = fmax(mx, row[j]);
+            for (int j = 0; j < B; j++) s += exp(row[j] - mx);
+            sum += t * (mx + log(s) - row[i]);
+        }
+        w += c->kind == SC_LOSS_SOFTMAX ? t : 1;
+    }
+    out[0] = sum / w;
+}
+
+/* Runs one loss kernel and its reduction on random inputs and checks the batch loss and the
+ * input gradient. */
+static void check_loss(sc_loss_kind kind, int is_cosine, const char *label) {
+    sc_runtime *rt = test_runtime();
+    size_t n = kind == SC_LOSS_SOFTMAX ? B * B : B;
+    float in[B * B], y[B], grad_f[B * B], acc[4];
+    double din[B * B], dy[B], grad[B * B], ref, one = 1;
+    test_fill(in, n, kind == SC_LOSS_SOFTMAX ? -5 : -1, kind == SC_LOSS_SOFTMAX ? 5 : 1.5f);
+    for (int i = 0; i < B; i++) y[i] = (float)(sc_rng_u32(test_rng()) & 1);
+    y[0] = 1; /* softmax needs a positive row */
+    if (kind == SC_LOSS_CONTRASTIVE && !is_cosine)
+        for (int i = 0; i < B; i++) in[i] = fabsf(in[i]); /* distances */
+    test_to_double(in, din, n);
+    test_to_double(y, dy, B);
+    loss_ctx c = {kind, dy, 0.7, is_cosine};
+    ref_loss(din, &ref, &c);
+    test_fd_vjp(ref_loss, &c, din, n, 1, &one, 1e-6, grad);
+    cl_mem x = test_buffer(n, in), ym = test_buffer(B, y), terms = test_buffer(B, NULL);
+    cl_mem g = test_buffer(n, NULL), accm = test_buffer(4, NULL);
+    sc_view X = {x, 0}, Y = {ym, 0}, G = {g, 0};
+    int rc = kind == SC_LOSS_MSE           ? sc_mse(rt, X, Y, terms, G, B)
+             : kind == SC_LOSS_CONTRASTIVE ? sc_contrastive(rt, X, Y, terms, G, B, 0.7f, is_cosine)
+                                           : sc_softmax_rows(rt, x, Y, terms, g, B);
+    if (rc == SC_OK) rc = sc_loss_reduce(rt, terms, Y, B, kind == SC_LOSS_SOFTMAX, accm);
+    if (rc == SC_OK) rc = sc_download(rt, grad_f, G, n);
+    if (rc == SC_OK) rc = sc_download(rt, acc, (sc_view){accm, 0}, 4);
+    for (cl_mem *m = (cl_mem[]){x, ym, terms, g, accm}, *e = m + 5; m < e; m++) sc_buffer_free(*m);
+    CHECK(rc == SC_OK, "%s", sc_last_error());
+    CHECK_REL(fabs(acc[2] - ref) / fabs(ref), FWD_BOUND, "%s batch loss", label);
+    CHECK_REL(fabs(acc[0] / acc[3] - ref) / fabs(ref), FWD_BOUND, "%s running mean", label);
+    CHECK_REL(test_rel_error(grad_f, grad, n), BWD_BOUND, "%s gradient", label);
+}
+
+static void mse_matches_reference(void) {
+    check_loss(SC_LOSS_MSE, 0, "mse");
+}
+
+static void contrastive_matches_reference(void) {
+    check_loss(SC_LOSS_CONTRASTIVE, 1, "contrastive, cosine");
+    check_loss(SC_LOSS_CONTRASTIVE, 0, "contrastive, distance");
+}
+
+static void softmax_matches_reference(void) {
+    check_loss(SC_LOSS_SOFTMAX, 0, "softmax");
+}
+
+static void loss_reduce_accumulates_batches(void) {
+    sc_runtime *rt = test_runtime();
+    float t1[3] = {1, 2, 3}, t2[2] = {0.5f, 1.5f}, y[3] = {1, 0, 1}, acc[4];
+    cl_mem a = test_buffer(3, t1), b = test_buffer(2, t2), ym = test_buffer(3, y);
+    cl_mem accm = test_buffer(4, NULL);
+    int rc = sc_loss_reduce(rt, a, (sc_view){ym, 0}, 3, 0, accm);
+    if (rc == SC_OK) rc = sc_loss_reduce(rt, b, (sc_view){ym, 0}, 2, 1, accm);
+    if (rc == SC_OK) rc = sc_download(rt, acc, (sc_view){accm, 0}, 4);
+    for (cl_mem *m = (cl_mem[]){a, b, ym, accm}, *e = m + 4; m < e; m++) sc_buffer_free(*m);
+    CHECK(rc == SC_OK, "%s", sc_last_error());
+    CHECK(acc[0] == 8.0f, "sum %g", acc[0]);
+    CHECK(acc[2] == 2.0f, "last batch (weighted by y = 1, 0): %g", acc[2]);
+    CHECK(acc[3] == 4.0f, "weight 3 + 1: %g", acc[3]);
+}
+
+/* The optimizer tests: n parameters, three steps with fresh gradients, against the formulas
+ * in double. Clipping uses the global norm of each step's gradient. */
+#define N 1001
+
+static void reference_steps(const sc_optim_config *c, double *p, const float (*g)[N], int steps) {
+    double m[N] = {0}, v[N] = {0};
+    for (int t = 1; t <= steps; t++) {
+        double norm = 0, s = 1;
+        for (int i = 0; i < N; i++) norm += (double)g[t - 1][i] * g[t - 1][i];
+        norm = sqrt(norm);
+        if (c->clip_norm > 0 && norm > c->clip_norm) s = c->clip_norm / norm;
+        for (int i = 0; i < N; i++) {
+            double gi = g[t - 1][i] * s;
+            if (c->kind == SC_OPT_ADAM) {
+                m[i] = c->beta1 * m[i] + (1 - c->beta1) * gi;
+                v[i] = c->beta2 * v[i] + (1 - c->beta2) * gi * gi;
+                double mh = m[i] / (1 - pow(c->beta1, t)), vh = v[i] / (1 - pow(c->beta2, t));
+                p[i] -= c->lr * (mh / (sqrt(vh) + c->eps) + c->weight_decay * p[i]);
+            } else {
+                gi += c->weight_decay * p[i];
+                m[i] = c->momentum * m[i] + gi;
+                p[i] -= c->lr * m[i];
+            }
+        }
+    }
+}
+
+static void check_optimizer(const sc_optim_config *c, const char *label) {
+    sc_runtime *rt = test_runtime();
+    static float p[N + 5], g[3][N], got[N];
+    double ref[N];
+    test_fill(p, N + 5, -1, 1);
+    test_fill(&g[0][0], 3 * N, -0.1f, 0.1f);
+    test_to_double(p + 5, ref, N);
+    reference_steps(c, ref, (const float(*)[N])g, 3);
+    sc_optimizer *opt = NULL;
+    cl_mem pm = test_buffer(N + 5, p), gm = test_buffer(N, NULL);
+    int rc = sc_optimizer_create(rt, c, N, &opt);
+    for (int t = 0; t < 3 && rc == SC_OK; t++) {
+        rc = sc_upload(rt, (sc_view){gm, 0}, g[t], N);
+        if (rc == SC_OK) rc = sc_optimizer_step(opt, (sc_view){pm, 5}, (sc_view){gm, 0});
+    }
+    if (rc == SC_OK) rc = sc_download(rt, got, (sc_view){pm, 5}, N);
+    sc_optimizer_free(opt);
+    sc_buffer_free(pm);
+    sc_buffer_free(gm);
+    CHECK(rc == SC_OK, "%s", sc_last_error());
+    /* compare the updates, not the parameters, so that a small wrong term cannot hide; float32
+     * parameters of size ~0.5 round to ~3e-8, about 1e-6 of an update of size ~0.03 */
+    float delta[N];
+    for (int i = 0; i < N; i++) {
+        delta[i] = got[i] - p[5 + i];
+        ref[i] -= p[5 + i];
+    }
+    CHECK_REL(test_rel_error(delta, ref, N), 1e-4, "%s, 3 steps, the update", label);
+}
+
+static void adam_matches_formula(void) {
+    sc_optim_config c = {SC_OPT_ADAM, 1e-2f, 0.9f, 0.999f, 1e-8f, 0.9f, 0.0f, 0.0f};
+    check_optimizer(&c, "adam");
+    c.weight_decay = 0.1f;
+    check_optimizer(&c, "adamw, weight decay 0.1");
+    c.clip_norm = 0.5f; /* the gradients' norm is about 1.8: clipping is active */
+    check_optimizer(&c, "adamw, clip_norm 0.5");
+}
+
+static void sgd_matches_formula(void) {
+    sc_optim_config c = {SC_OPT_SGD, 0.1f, 0.9f, 0.999f, 1e-8f, 0.9f, 0.01f, 0.0f};
+    check_optimizer(&c, "sgd, momentum 0.9, weight decay 0.01");
+    c.clip_norm = 0.5f;
+    check_optimizer(&c, "sgd, clip_norm 0.5");
+}
+
+TEST_MAIN(TEST(mse_matches_reference), TEST(contrastive_matches_reference),
+          TEST(softmax_matches_reference), TEST(loss_reduce_accumulates_batches),
+          TEST(adam_matches_formula), TEST(sgd_matches_formula))

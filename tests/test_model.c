@@ -1,0 +1,394 @@
+/* The whole model on the device against a double-precision reference of the same model:
+ * scores, losses, and every parameter's gradient against central differences, for every head
+ * x loss x output combination; initialization; training on a synthetic task; bad configs. */
+#include "harness.h"
+#include "reference.h"
+
+#include "siamcl/model.h"
+#include "siamcl/optim.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the reference model, in double precision, on the device model's parameter layout ---- */
+
+typedef struct ref_ctx {
+    const sc_model *m;
+    const double *x; /* 2B x input */
+    const double *y; /* B targets */
+    size_t pairs;
+} ref_ctx;
+
+/* Applies a dense layer to rows of x; returns a new array. */
+static double *dense(const sc_dense *d, const double *p, const double *x, size_t rows) {
+    double *y = malloc(rows * d->out * sizeof *y);
+    ref_dense(d, p, x, y, rows);
+    return y;
+}
+
+static double *embed(const sc_model *m, const double *p, const double *x, size_t rows) {
+    size_t E = (size_t)sc_model_embedding_width(m);
+    double *h = malloc(rows * m->cfg.input * sizeof *h);
+    memcpy(h, x, rows * m->cfg.input * sizeof *h);
+    for (int l = 0; l < m->ntower; l++) {
+        double *next = dense(&m->tower[l], p, h, rows);
+        free(h);
+        h = next;
+    }
+    for (size_t r = 0; m->cfg.normalize && r < rows; r++) {
+        double n = 0;
+        for (size_t c = 0; c < E; c++) n += h[r * E + c] * h[r * E + c];
+        n = fmax(sqrt(n), 1e-12);
+        for (size_t c = 0; c < E; c++) h[r * E + c] /= n;
+    }
+    return h;
+}
+
+/* The head's similarity and (euclidean) distance of each pair. */
+static void head(const sc_model *m, const double *p, const double *emb, size_t B, double *sim,
+                 double *dist) {
+    size_t E = (size_t)sc_model_embedding_width(m);
+    for (size_t i = 0; i < B; i++) {
+        const double *u = emb + i * E, *v = emb + (B + i) * E;
+        if (m->cfg.head == SC_HEAD_COSINE) {
+            sim[i] = ref_dot(u, v, E) / fmax(sqrt(ref_dot(u, u, E)) * sqrt(ref_dot(v, v, E)), 1e-8);
+        } else if (m->cfg.head == SC_HEAD_EUCLIDEAN) {
+            double d2 = 0;
+            for (size_t c = 0; c < E; c++) d2 += (u[c] - v[c]) * (u[c] - v[c]);
+            dist[i] = sqrt(d2 + 1e-12);
+            sim[i] = exp(-dist[i]);
+        } else {
+            double *f = malloc(4 * E * sizeof *f);
+            for (size_t c = 0; c < E; c++) {
+                f[c] = u[c], f[E + c] = v[c], f[2 * E + c] = fabs(u[c] - v[c]);
+                f[3 * E + c] = u[c] * v[c];
+            }
+            for (int l = 0; l < m->nhead; l++) {
+                double *next = dense(&m->head[l], p, f, 1);
+                free(f);
+                f = next;
+            }
+            sim[i] = f[0];
+            free(f);
+        }
+    }
+}
+
+static void scores(const sc_model *m, const double *p, const double *sim, size_t B, double *s) {
+    double a = m->ab >= 0 ? p[m->ab] : 1, b = m->ab >= 0 ? p[m->ab + 1] : 0;
+    double lo = m->cfg.target_min, hi = m->cfg.target_max;
+    for (size_t i = 0; i < B; i++)
+        s[i] = m->cfg.output == SC_OUTPUT_RANGE ? lo + (hi - lo) / (1 + exp(-(a * sim[i] + b)))
+                                                : sim[i];
+}
+
+static double softmax_loss(const sc_model *m, const double *emb, const double *y, size_t B) {
+    size_t E = (size_t)sc_model_embedding_width(m);
+    double sum = 0, w = 0;
+    for (size_t i = 0; i < B; i++) {
+        double row[64], mx = -INFINITY, s = 0;
+        const double *u = emb + i * E;
+        for (size_t j = 0; j < B; j++) {
+            const double *v = emb + (B + j) * E;
+            row[j] = m->loss.scale * ref_dot(u, v, E) / sqrt(ref_dot(u, u, E) * ref_dot(v, v, E));
+            mx = fmax(mx, row[j]);
+        }
+        for (size_t j = 0; j < B; j++) s += exp(row[j] - mx);
+        sum += y[i] * (mx + log(s) - row[i]);
+        w += y[i];
+    }
+    return sum / w;
+}
+
+/* The batch loss for parameters p (the function the gradient check differentiates). */
+static void ref_loss(const double *p, double *out, void *vctx) {
+    const ref_ctx *c = vctx;
+    const sc_model *m = c->m;
+    size_t B = c->pairs;
+    double *emb = embed(m, p, c->x, 2 * B), sim[64], dist[64], s[64], sum = 0;
+    head(m, p, emb, B, sim, dist);
+    scores(m, p, sim, B, s);
+    for (size_t i = 0; i < B; i++) {
+        if (m->loss.kind == SC_LOSS_MSE) {
+            sum += (s[i] - c->y[i]) * (s[i] - c->y[i]);
+        } else if (m->loss.kind == SC_LOSS_CONTRASTIVE) {
+            double d = m->cfg.head == SC_HEAD_COSINE ? 1 - sim[i] : dist[i];
+            double gap = fmax(m->loss.margin - d, 0);
+            sum += c->y[i] * d * d + (1 - c->y[i]) * gap * gap;
+        }
+    }
+    out[0] = m->loss.kind == SC_LOSS_SOFTMAX ? softmax_loss(m, emb, c->y, B) : sum / B;
+    free(emb);
+}
+
+/* ---- the gradient check ---- */
+
+typedef struct combo {
+    sc_head head;
+    sc_loss_kind loss;
+    sc_output output;
+    int normalize;
+} combo;
+
+static sc_model_config small_config(const combo *c) {
+    sc_model_config mc = {.input = 6, .nlayers = 2, .layers = {5, 4}};
+    mc.activation = SC_ACT_TANH; /* smooth: finite differences need no kinks */
+    mc.output_activation = SC_ACT_SIGMOID;
+    mc.normalize = c->normalize;
+    mc.head = c->head;
+    mc.head_nlayers = 1;
+    mc.head_layers[0] = 3;
+    mc.head_activation = SC_ACT_TANH;
+    mc.output = c->output;
+    mc.target_min = c->output == SC_OUTPUT_RANGE ? 1 : 0;
+    mc.target_max = c->output == SC_OUTPUT_RANGE ? 3 : 1;
+    return mc;
+}
+
+static void check_combo(const combo *c) {
+    enum { B = 5 };
+    sc_runtime *rt = test_runtime();
+    sc_model_config mc = small_config(c);
+    sc_loss_config lc = {c->loss, 0.8f, 5.0f};
+    char label[96];
+    snprintf(label, sizeof label, "%s head, %s loss, %s output%s", sc_head_names[c->head],
+             sc_loss_names[c->loss], sc_output_names[c->output],
+             c->normalize ? ", normalized" : "");
+    sc_model *m;
+    CHECK_OK(sc_model_create(rt, &mc, &lc, B, 7, &m));
+    size_t nx = 2 * B * mc.input, np = m->nparams;
+    float x[2 * B * 6], y[B], *p = malloc(np * sizeof *p), *g = malloc(np * sizeof *g), acc[4];
+    double dx[2 * B * 6], dy[B], *dp = malloc(np * sizeof *dp), *grad = malloc(np * sizeof *grad);
+    double ref, one = 1;
+    test_fill(x, nx, -1, 1);
+    for (int i = 0; i < B; i++)
+        y[i] = c->loss != SC_LOSS_MSE         ? (float)(sc_rng_u32(test_rng()) & 1)
+               : c->output == SC_OUTPUT_RANGE ? sc_rng_range(test_rng(), 1, 3)
+                                              : sc_rng_uniform(test_rng());
+    y[0] = c->loss == SC_LOSS_SOFTMAX ? 1 : y[0];
+    int rc = sc_model_get_params(m, p);
+    test_to_double(x, dx, nx);
+    test_to_double(y, dy, B);
+    test_to_double(p, dp, np);
+    ref_ctx ctx = {m, dx, dy, B};
+    ref_loss(dp, &ref, &ctx);
+    test_fd_vjp(ref_loss, &ctx, dp, np, 1, &one, 1e-6, grad);
+    if (rc == SC_OK) rc = sc_upload(rt, sc_model_input(m), x, nx);
+    if (rc == SC_OK) rc = sc_upload(rt, sc_model_targets(m), y, B);
+    if (rc == SC_OK) rc = sc_model_forward(m, B);
+    if (rc == SC_OK) rc = sc_model_backward(m, B);
+    if (rc == SC_OK) rc = sc_download(rt, g, sc_model_grads(m), np);
+    if (rc == SC_OK) rc = sc_download(rt, acc, (sc_view){m->ws.acc, 0}, 4);
+    double eg = test_rel_error(g, grad, np);
+    sc_model_free(m);
+    free(p), free(g), free(dp), free(grad);
+    CHECK(rc == SC_OK, "%s: %s", label, sc_last_error());
+    /* Loss: float32 through three layers and a head, ~1e-7, bound 1e-5. Gradient: float32
+     * backward ~1e-6 against double central differences (h = 1e-6, exact to ~1e-9); a wrong
+     * or missing term errs by O(1), so 1e-4 separates them with room to spare. */
+    CHECK_REL(fabs(acc[2] - ref) / fabs(ref), 1e-5, "%s: loss", label);
+    CHECK_REL(eg, 1e-4, "%s: gradient of %zu parameters", label, np);
+}
+
+static void gradients_match_finite_differences(void) {
+    static const combo combos[] = {
+        {SC_HEAD_COSINE, SC_LOSS_MSE, SC_OUTPUT_RAW, 0},
+        {SC_HEAD_COSINE, SC_LOSS_MSE, SC_OUTPUT_RANGE, 1},
+        {SC_HEAD_EUCLIDEAN, SC_LOSS_MSE, SC_OUTPUT_RAW, 0},
+        {SC_HEAD_EUCLIDEAN, SC_LOSS_MSE, SC_OUTPUT_RANGE, 1},
+        {SC_HEAD_MLP, SC_LOSS_MSE, SC_OUTPUT_RAW, 0},
+        {SC_HEAD_MLP, SC_LOSS_MSE, SC_OUTPUT_RANGE, 1},
+        {SC_HEAD_COSINE, SC_LOSS_CONTRASTIVE, SC_OUTPUT_RAW, 0},
+        {SC_HEAD_EUCLIDEAN, SC_LOSS_CONTRASTIVE, SC_OUTPUT_RAW, 1},
+        {SC_HEAD_COSINE, SC_LOSS_SOFTMAX, SC_OUTPUT_RAW, 0},
+        {SC_HEAD_COSINE, SC_LOSS_SOFTMAX, SC_OUTPUT_RAW, 1},
+    };
+    for (size_t i = 0; i < sizeof combos / sizeof combos[0]; i++) check_combo(&combos[i]);
+}
+
+/* ---- initialization ---- */
+
+static void initialization_is_seeded_and_scaled(void) {
+    sc_runtime *rt = test_runtime();
+    sc_model_config mc = {.input = 300, .nlayers = 2, .layers = {200, 100}};
+    mc.activation = SC_ACT_RELU;
+    mc.output_activation = SC_ACT_IDENTITY;
+    mc.output = SC_OUTPUT_RANGE;
+    mc.target_max = 1;
+    sc_loss_config lc = {SC_LOSS_MSE, 0, 0};
+    sc_model *a, *b, *c;
+    CHECK_OK(sc_model_create(rt, &mc, &lc, 4, 42, &a));
+    CHECK_OK(sc_model_create(rt, &mc, &lc, 4, 42, &b));
+    CHECK_OK(sc_model_create(rt, &mc, &lc, 4, 43, &c));
+    size_t n = a->nparams;
+    CHECK(n == 300 * 200 + 200 + 200 * 100 + 100 + 2, "%zu parameters", n);
+    float *pa = malloc(n * sizeof *pa), *pb = malloc(n * sizeof *pb), *pc = malloc(n * sizeof *pc);
+    int rc = sc_model_get_params(a, pa);
+    if (rc == SC_OK) rc = sc_model_get_params(b, pb);
+    if (rc == SC_OK) rc = sc_model_get_params(c, pc);
+    int same = !memcmp(pa, pb, n * sizeof *pa), differ = !!memcmp(pa, pc, n * sizeof *pa);
+    /* relu layer: He-uniform, limit sqrt(6 / fan_in); identity layer: Xavier, sqrt(6 / (in+out)) */
+    double lim1 = sqrt(6.0 / 300), lim2 = sqrt(6.0 / 300), max1 = 0, max2 = 0, bias = 0;
+    for (size_t i = 0; i < 60000; i++) max1 = fmax(max1, fabs(pa[i]));
+    for (size_t i = 0; i < 200; i++) bias = fmax(bias, fabs(pa[60000 + i]));
+    for (size_t i = 60200; i < 80200; i++) max2 = fmax(max2, fabs(pa[i]));
+    float ab[2] = {pa[n - 2], pa[n - 1]};
+    sc_model_free(a), sc_model_free(b), sc_model_free(c);
+    free(pa), free(pb), free(pc);
+    CHECK(rc == SC_OK, "%s", sc_last_error());
+    CHECK(same, "the same seed must give the same parameters");
+    CHECK(differ, "another seed must give other parameters");
+    CHECK(max1 <= lim1 && max1 > 0.99 * lim1, "He limit %g, max |w| %g", lim1, max1);
+    CHECK(max2 <= lim2 && max2 > 0.99 * lim2, "Xavier limit %g, max |w| %g", lim2, max2);
+    CHECK(bias == 0, "biases start at zero");
+    CHECK(ab[0] == 1 && ab[1] == 0, "range map starts at a = 1, b = 0: %g %g", ab[0], ab[1]);
+}
+
+/* ---- training ---- */
+
+/* Pairs of noisy points around 8 class centres in 16 dimensions, the noise as large as the
+ * centres' spread: target 1 for the same class (every pair when all_same). */
+static void synthetic_batch(sc_rng *r, const float *centres, float *x, float *y, int B,
+                            int all_same) {
+    for (int i = 0; i < B; i++) {
+        int a = (int)sc_rng_below(r, 8), same = all_same || i % 2 == 0;
+        int b = same ? a : (a + 1 + (int)sc_rng_below(r, 7)) % 8;
+        for (int k = 0; k < 16; k++) {
+            x[i * 16 + k] = centres[a * 16 + k] + sc_rng_range(r, -1, 1);
+            x[(B + i) * 16 + k] = centres[b * 16 + k] + sc_rng_range(r, -1, 1);
+        }
+        y[i] = (float)same;
+    }
+}
+
+/* Trains for `steps` and returns the mean loss of the first and the last 20 steps. */
+static int train(sc_loss_kind loss, sc_optim_kind kind, float lr, int steps, double *first,
+                 double *last) {
+    enum { B = 32 };
+    sc_runtime *rt = test_runtime();
+    sc_model_config mc = {.input = 16, .nlayers = 2, .layers = {32, 16}};
+    mc.activation = SC_ACT_RELU;
+    sc_loss_config lc = {loss, 0.5f, 10.0f};
+    sc_optim_config oc = {kind, lr, 0.9f, 0.999f, 1e-8f, 0.9f, 0, 0};
+    sc_model *m = NULL;
+    sc_optimizer *opt = NULL;
+    sc_rng r;
+    sc_rng_seed(&r, 5, 0);
+    float centres[128], x[2 * B * 16], y[B];
+    for (int i = 0; i < 128; i++) centres[i] = sc_rng_range(&r, -1, 1);
+    int rc = sc_model_create(rt, &mc, &lc, B, 1, &m);
+    if (rc == SC_OK) rc = sc_optimizer_create(rt, &oc, m->nparams, &opt);
+    for (int s = 0; s < steps && rc == SC_OK; s++) {
+        /* softmax takes positive pairs only: the other rows of the batch are the negatives */
+        synthetic_batch(&r, centres, x, y, B, loss == SC_LOSS_SOFTMAX);
+        double batch;
+        if (s == 20) rc = sc_model_loss_read(m, first, &batch); /* the mean of steps 1-20 */
+        if (s == steps - 20 && rc == SC_OK) rc = sc_model_loss_reset(m);
+        if (rc == SC_OK) rc = sc_upload(rt, sc_model_input(m), x, 2 * B * 16);
+        if (rc == SC_OK) rc = sc_upload(rt, sc_model_targets(m), y, B);
+        unsigned long transfers = rt->transfers;
+        if (rc == SC_OK) rc = sc_model_forward(m, B);
+        if (rc == SC_OK) rc = sc_model_backward(m, B);
+        if (rc == SC_OK) rc = sc_optimizer_step(opt, sc_model_params(m), sc_model_grads(m));
+        if (rc == SC_OK && rt->transfers != transfers)
+            rc = sc_error(SC_ERR, "a training step copied %lu times", rt->transfers - transfers);
+    }
+    double batch;
+    if (rc == SC_OK) rc = sc_model_loss_read(m, last, &batch);
+    sc_optimizer_free(opt);
+    sc_model_free(m);
+    return rc;
+}
+
+static void training_reduces_the_loss(void) {
+    static const struct {
+        sc_loss_kind loss;
+        sc_optim_kind opt;
+        float lr, bound, ratio;
+    } runs[] = {
+        /* 300 steps take these losses (~0.15 for mse, ~0.05 for contrastive, over the first
+         * 20 steps) to about a sixth; a step in the wrong direction would raise them */
+        {SC_LOSS_MSE, SC_OPT_ADAM, 1e-2f, 0.05f, 0.5f},
+        {SC_LOSS_MSE, SC_OPT_SGD, 0.2f, 0.05f, 0.5f},
+        {SC_LOSS_CONTRASTIVE, SC_OPT_ADAM, 1e-2f, 0.02f, 0.5f},
+        /* softmax over 32 in-batch candidates starts near ln 32 = 3.5; with 8 classes about 4
+         * candidates per row share the positive's class and cannot be told apart, so the
+         * floor is near ln 4 = 1.4: ask for < 2.0 and a quarter off */
+        {SC_LOSS_SOFTMAX, SC_OPT_ADAM, 1e-2f, 2.0f, 0.75f},
+    };
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        double first = 0, last = 0;
+        int rc = train(runs[i].loss, runs[i].opt, runs[i].lr, 300, &first, &last);
+        CHECK(rc == SC_OK, "%s", sc_last_error());
+        printf("    %s, %s: loss %.4f over the first 20 steps, %.4f over the last 20\n",
+               sc_loss_names[runs[i].loss], sc_optim_names[runs[i].opt], first, last);
+        CHECK(last < runs[i].bound, "final loss %.4f, bound %.2f", last, runs[i].bound);
+        CHECK(last < runs[i].ratio * first, "loss %.4f -> %.4f: ratio bound %.2f", first, last,
+              runs[i].ratio);
+    }
+}
+
+/* ---- bad configurations ---- */
+
+static int has(const char *needle) {
+    return strstr(sc_last_error(), needle) != NULL;
+}
+
+/* Reads the model and loss of a config and checks that they fit together. */
+static int read_all(const char *text) {
+    sc_config *cfg;
+    sc_model_config mc;
+    sc_loss_config lc;
+    SC_TRY(ref_config_from(text, &cfg));
+    int rc = sc_model_config_read(cfg, &mc);
+    if (rc == SC_OK) rc = sc_loss_config_read(cfg, &lc);
+    if (rc == SC_OK) rc = sc_model_config_check(cfg, &mc, &lc);
+    if (rc == SC_OK) rc = sc_config_check_unused(cfg);
+    sc_config_free(cfg);
+    return rc;
+}
+
+static void bad_configs_are_rejected(void) {
+    sc_error_set_quiet(1);
+    CHECK_OK(
+        read_all("[model]\nlayers = 32,16\nhead = mlp\nhead_layers = 8\n[train]\nloss = mse\n"));
+    CHECK(read_all("[model]\nlayers = 256,,x\n") == SC_EINPUT);
+    CHECK(has(":2:") && has("layers"), "%s", sc_last_error());
+    CHECK(read_all("[model]\nlayers = 64,-3\n") == SC_EINPUT);
+    CHECK(has("layers"), "%s", sc_last_error());
+    CHECK(read_all("[model]\nhead = siamese\n") == SC_EINPUT);
+    CHECK(has("head") && has("cosine, euclidean, mlp"), "%s", sc_last_error());
+    CHECK(read_all("[train]\nloss = hinge\n") == SC_EINPUT);
+    CHECK(has("loss") && has("mse, contrastive, softmax"), "%s", sc_last_error());
+    CHECK(read_all("[model]\nhead = euclidean\n[train]\nloss = softmax\n") == SC_EINPUT);
+    CHECK(has("softmax") && has("head = cosine"), "%s", sc_last_error());
+    CHECK(read_all("[model]\nhead = mlp\n[train]\nloss = contrastive\n") == SC_EINPUT);
+    CHECK(has("contrastive") && has("mlp"), "%s", sc_last_error());
+    CHECK(read_all("[model]\noutput = range\ntarget_min = 3\ntarget_max = 1\n") == SC_EINPUT);
+    CHECK(has("target_max"), "%s", sc_last_error());
+    CHECK(read_all("[model]\nhead_layers = 8\n") == SC_EINPUT, "head_layers without mlp is unused");
+    CHECK(has("head_layers"), "%s", sc_last_error());
+    CHECK(read_all("[model]\nlayers = 8\nactivaton = tanh\n") == SC_EINPUT);
+    CHECK(has(":3:") && has("activaton"), "%s", sc_last_error());
+    sc_config *cfg;
+    sc_optim_config oc;
+    CHECK_OK(ref_config_from("[train]\noptimizer = rmsprop\n", &cfg));
+    CHECK(sc_optim_config_read(cfg, &oc) == SC_EINPUT);
+    CHECK(has("optimizer") && has("adam, sgd"), "%s", sc_last_error());
+    sc_config_free(cfg);
+}
+
+static void model_too_large_for_the_device(void) {
+    sc_error_set_quiet(1);
+    sc_model_config mc = {.input = 1 << 20, .nlayers = 2, .layers = {1 << 16, 64}};
+    sc_loss_config lc = {SC_LOSS_MSE, 0, 0};
+    sc_model *m = NULL;
+    CHECK(sc_model_create(test_runtime(), &mc, &lc, 32, 1, &m) == SC_EINPUT);
+    CHECK(m == NULL);
+    CHECK(has("does not fit") && has("[model] layers"), "%s", sc_last_error());
+}
+
+TEST_MAIN(TEST(gradients_match_finite_differences), TEST(initialization_is_seeded_and_scaled),
+          TEST(training_reduces_the_loss), TEST(bad_configs_are_rejected),
+          TEST(model_too_large_for_the_device))
