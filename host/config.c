@@ -297,6 +297,12 @@ int sc_cfg_int_list(sc_config *cfg, const char *section, const char *key, const 
     return sc_error(SC_ERR, "[%s] %s: bad default '%s'", section, key, def);
 }
 
+int sc_cfg_invalid(const sc_config *cfg, const char *section, const char *key, const char *why) {
+    const entry *e = find(cfg, section, key);
+    if (e) return bad_value(e, why);
+    return sc_error(SC_EINPUT, "[%s] %s: %s", section, key, why);
+}
+
 int sc_config_check_unused(const sc_config *cfg) {
     for (int i = 0; i < cfg->count; i++) {
         const entry *e = &cfg->entries[i];

@@ -38,9 +38,7 @@ int sc_model_config_read(sc_config *cfg, sc_model_config *mc) {
     if (mc->output == SC_OUTPUT_RANGE) {
         SC_TRY(sc_cfg_float(cfg, "model", "target_min", 0.0, -1e9, 1e9, &lo));
         SC_TRY(sc_cfg_float(cfg, "model", "target_max", 1.0, -1e9, 1e9, &hi));
-        if (!(hi > lo))
-            return sc_error(SC_EINPUT, "%s: [model] target_max (%g) must exceed target_min (%g)",
-                            sc_config_path(cfg) ? sc_config_path(cfg) : "config", hi, lo);
+        if (!(hi > lo)) return sc_cfg_invalid(cfg, "model", "target_max", "must exceed target_min");
         mc->target_min = (float)lo;
         mc->target_max = (float)hi;
     }

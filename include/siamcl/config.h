@@ -36,6 +36,10 @@ int sc_cfg_enum(sc_config *cfg, const char *section, const char *key, const char
 int sc_cfg_int_list(sc_config *cfg, const char *section, const char *key, const char *def, long min,
                     int *values, int max_count, int *count);
 
+/* An SC_EINPUT error for a value that the caller's own check rejected, naming where the key
+ * was set (or only the key when it is unset). */
+int sc_cfg_invalid(const sc_config *cfg, const char *section, const char *key, const char *why);
+
 /* An SC_EINPUT error for the first key that no getter has read. */
 int sc_config_check_unused(const sc_config *cfg);
 
