@@ -120,6 +120,34 @@ static int on_value(void *user, const char *section, const char *key, const char
     return 1;
 }
 
+/* Parses an open INI stream; origin names it in messages. */
+static int parse_stream(FILE *f, const char *origin, sc_config **out) {
+    sc_config *cfg = sc_config_new();
+    if (!cfg || !(cfg->path = strdup(origin))) {
+        sc_config_free(cfg);
+        return sc_error(SC_ERR, "out of memory");
+    }
+    parse_state st = {.cfg = cfg, .file = f};
+    ini_allow_multiline = false; /* an indented line is a mistake, not a continuation */
+    int rc = ini_parse_stream(read_line, &st, on_value, &st);
+    int status = SC_OK;
+    if (ferror(f))
+        status = sc_error(SC_EINPUT, "config %s: read error", origin);
+    else if (rc == -2)
+        status = sc_error(SC_ERR, "out of memory");
+    else if (st.bad_line && (rc <= 0 || st.bad_line <= rc))
+        status = sc_error(SC_EINPUT, "%s:%d: %s", origin, st.bad_line, st.why);
+    else if (rc != 0)
+        status = sc_error(SC_EINPUT, "%s:%d: malformed line (expected [section] or key = value)",
+                          origin, rc);
+    if (status != SC_OK) {
+        sc_config_free(cfg);
+        return status;
+    }
+    *out = cfg;
+    return SC_OK;
+}
+
 int sc_config_load(const char *path, sc_config **out) {
     struct stat sb;
     *out = NULL;
@@ -127,33 +155,22 @@ int sc_config_load(const char *path, sc_config **out) {
     if (S_ISDIR(sb.st_mode)) return sc_error(SC_EINPUT, "config %s: is a directory", path);
     FILE *f = fopen(path, "r");
     if (!f) return sc_error(SC_EINPUT, "config %s: %s", path, strerror(errno));
-    sc_config *cfg = sc_config_new();
-    if (!cfg || !(cfg->path = strdup(path))) {
-        fclose(f);
-        sc_config_free(cfg);
-        return sc_error(SC_ERR, "out of memory");
-    }
-    parse_state st = {.cfg = cfg, .file = f};
-    ini_allow_multiline = false; /* an indented line is a mistake, not a continuation */
-    int rc = ini_parse_stream(read_line, &st, on_value, &st);
-    int read_error = ferror(f);
+    int rc = parse_stream(f, path, out);
     fclose(f);
-    int status = SC_OK;
-    if (read_error)
-        status = sc_error(SC_EINPUT, "config %s: read error", path);
-    else if (rc == -2)
-        status = sc_error(SC_ERR, "out of memory");
-    else if (st.bad_line && (rc <= 0 || st.bad_line <= rc))
-        status = sc_error(SC_EINPUT, "%s:%d: %s", path, st.bad_line, st.why);
-    else if (rc != 0)
-        status = sc_error(SC_EINPUT, "%s:%d: malformed line (expected [section] or key = value)",
-                          path, rc);
-    if (status != SC_OK) {
-        sc_config_free(cfg);
-        return status;
+    return rc;
+}
+
+int sc_config_parse(const char *text, const char *origin, sc_config **out) {
+    *out = NULL;
+    if (!*text) { /* fmemopen refuses an empty buffer */
+        *out = sc_config_new();
+        return *out ? SC_OK : sc_error(SC_ERR, "out of memory");
     }
-    *out = cfg;
-    return SC_OK;
+    FILE *f = fmemopen((void *)text, strlen(text), "r");
+    if (!f) return sc_error(SC_ERR, "%s: cannot read the config text", origin);
+    int rc = parse_stream(f, origin, out);
+    fclose(f);
+    return rc;
 }
 
 int sc_config_override(sc_config *cfg, const char *assignment) {

@@ -257,20 +257,25 @@ static int head_backward(sc_model *m, size_t pairs, sc_view g, int g_is_sim, sc_
     return SC_OK;
 }
 
-/* In-batch softmax over scaled cosines: the embeddings' gradient, left in *cur. */
-static int softmax_backward(sc_model *m, size_t pairs, sc_view *cur, sc_view *other) {
-    size_t B = pairs, E = (size_t)sc_model_embedding_width(m);
-    float s = m->loss.scale;
-    sc_view u = m->ws.emb, y = m->ws.y;
-    sc_view logits = {m->ws.logits, 0}, dlogits = {m->ws.dlogits, 0};
+/* In-batch softmax: the unit embeddings (the normalized ones, or a normalized copy) and the
+ * B x B logits of scaled cosines. */
+static int softmax_logits(sc_model *m, size_t B, sc_view *u) {
+    size_t E = (size_t)sc_model_embedding_width(m);
+    *u = m->ws.emb;
     if (!m->cfg.normalize) {
-        u = m->ws.unit;
-        SC_TRY(sc_normalize_forward(m->rt, m->ws.emb, u, m->ws.unit_norm, 2 * B, E));
+        *u = m->ws.unit;
+        SC_TRY(sc_normalize_forward(m->rt, m->ws.emb, *u, m->ws.unit_norm, 2 * B, E));
     }
-    sc_view v = sc_view_at(u, B * E);
-    SC_TRY(sc_gemm(m->rt, 0, 1, B, B, E, s, u, v, 0.0f, logits));
-    SC_TRY(sc_softmax_rows(m->rt, m->ws.logits, y, m->ws.terms, m->ws.dlogits, B));
-    SC_TRY(sc_loss_reduce(m->rt, m->ws.terms, y, B, 1, m->ws.acc));
+    return sc_gemm(m->rt, 0, 1, B, B, E, m->loss.scale, *u, sc_view_at(*u, B * E), 0.0f,
+                   (sc_view){m->ws.logits, 0});
+}
+
+/* The softmax loss's gradient with respect to the embeddings, left in *cur. */
+static int softmax_backward(sc_model *m, size_t B, sc_view *cur, sc_view *other) {
+    size_t E = (size_t)sc_model_embedding_width(m);
+    float s = m->loss.scale;
+    sc_view u = m->cfg.normalize ? m->ws.emb : m->ws.unit, v = sc_view_at(u, B * E);
+    sc_view dlogits = {m->ws.dlogits, 0};
     sc_view du = m->cfg.normalize ? *cur : *other;
     SC_TRY(sc_gemm(m->rt, 0, 0, B, E, B, s, dlogits, v, 0.0f, du));
     SC_TRY(sc_gemm(m->rt, 1, 0, B, E, B, s, dlogits, u, 0.0f, sc_view_at(du, B * E)));
@@ -278,25 +283,38 @@ static int softmax_backward(sc_model *m, size_t pairs, sc_view *cur, sc_view *ot
     return sc_normalize_backward(m->rt, u, m->ws.unit_norm, du, *cur, 2 * B, E);
 }
 
-/* The loss and the embeddings' gradient, left in *cur. */
-static int loss_backward(sc_model *m, size_t pairs, sc_view *cur, sc_view *other) {
+int sc_model_loss(sc_model *m, size_t pairs) {
     sc_runtime *rt = m->rt;
+    sc_view y = m->ws.y, u;
     switch (m->loss.kind) {
     case SC_LOSS_MSE:
-        SC_TRY(sc_mse(rt, m->ws.score, m->ws.y, m->ws.terms, m->ws.dscore, pairs));
-        SC_TRY(sc_loss_reduce(rt, m->ws.terms, m->ws.y, pairs, 0, m->ws.acc));
+        SC_TRY(sc_mse(rt, m->ws.score, y, m->ws.terms, m->ws.dscore, pairs));
+        break;
+    case SC_LOSS_CONTRASTIVE: {
+        int cosine = m->cfg.head == SC_HEAD_COSINE;
+        SC_TRY(sc_contrastive(rt, cosine ? m->ws.sim : m->ws.dist, y, m->ws.terms, m->ws.dsim,
+                              pairs, m->loss.margin, cosine));
+        break;
+    }
+    case SC_LOSS_SOFTMAX:
+        SC_TRY(softmax_logits(m, pairs, &u));
+        SC_TRY(sc_softmax_rows(rt, m->ws.logits, y, m->ws.terms, m->ws.dlogits, pairs));
+        break;
+    }
+    return sc_loss_reduce(rt, m->ws.terms, y, pairs, m->loss.kind == SC_LOSS_SOFTMAX, m->ws.acc);
+}
+
+/* After sc_model_loss: the embeddings' gradient, left in *cur. */
+static int loss_backward(sc_model *m, size_t pairs, sc_view *cur, sc_view *other) {
+    switch (m->loss.kind) {
+    case SC_LOSS_MSE:
         if (m->cfg.output == SC_OUTPUT_RANGE)
-            SC_TRY(sc_range_backward(rt, m->ws.sim, sc_model_params(m), m->ab, m->ws.dscore,
+            SC_TRY(sc_range_backward(m->rt, m->ws.sim, sc_model_params(m), m->ab, m->ws.dscore,
                                      m->ws.dsim, sc_model_grads(m), pairs, m->cfg.target_min,
                                      m->cfg.target_max));
         return head_backward(m, pairs, m->ws.dsim, 1, cur, other);
-    case SC_LOSS_CONTRASTIVE: {
-        int cosine = m->cfg.head == SC_HEAD_COSINE;
-        SC_TRY(sc_contrastive(rt, cosine ? m->ws.sim : m->ws.dist, m->ws.y, m->ws.terms, m->ws.dsim,
-                              pairs, m->loss.margin, cosine));
-        SC_TRY(sc_loss_reduce(rt, m->ws.terms, m->ws.y, pairs, 0, m->ws.acc));
+    case SC_LOSS_CONTRASTIVE:
         return head_backward(m, pairs, m->ws.dsim, 0, cur, other);
-    }
     case SC_LOSS_SOFTMAX:
         return softmax_backward(m, pairs, cur, other);
     }
@@ -306,6 +324,7 @@ static int loss_backward(sc_model *m, size_t pairs, sc_view *cur, sc_view *other
 int sc_model_backward(sc_model *m, size_t pairs) {
     size_t R = 2 * pairs, E = (size_t)sc_model_embedding_width(m);
     sc_view cur = m->ws.grad_a, other = m->ws.grad_b;
+    SC_TRY(sc_model_loss(m, pairs));
     SC_TRY(loss_backward(m, pairs, &cur, &other));
     if (m->cfg.normalize) {
         SC_TRY(sc_normalize_backward(m->rt, m->ws.emb, m->ws.norm, cur, other, R, E));

@@ -234,6 +234,14 @@ int sc_fill(sc_runtime *rt, sc_view dst, float value, size_t n) {
     return SC_OK;
 }
 
+int sc_copy(sc_runtime *rt, sc_view dst, sc_view src, size_t n) {
+    if (n == 0) return SC_OK;
+    SC_CL_CHECK(clEnqueueCopyBuffer(rt->queue, src.mem, dst.mem, src.off * sizeof(float),
+                                    dst.off * sizeof(float), n * sizeof(float), 0, NULL, NULL));
+    rt->launches++;
+    return SC_OK;
+}
+
 int sc_finish(sc_runtime *rt) {
     SC_CL_CHECK(clFinish(rt->queue));
     return SC_OK;

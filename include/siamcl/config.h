@@ -12,6 +12,8 @@ sc_config *sc_config_new(void);
 /* Reads an INI file; a missing or unreadable file, a malformed line or a duplicate key is an
  * SC_EINPUT error naming the file and line. */
 int sc_config_load(const char *path, sc_config **cfg);
+/* Parses INI text held in memory; origin names it in messages (a checkpoint, say). */
+int sc_config_parse(const char *text, const char *origin, sc_config **cfg);
 void sc_config_free(sc_config *cfg);
 /* The file it was read from, or NULL. */
 const char *sc_config_path(const sc_config *cfg);

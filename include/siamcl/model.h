@@ -89,8 +89,11 @@ static inline int sc_model_embedding_width(const sc_model *m) {
 int sc_model_embed(sc_model *m, size_t rows);
 /* Scores of `pairs` pairs: the result is m->ws.score. */
 int sc_model_forward(sc_model *m, size_t pairs);
-/* After sc_model_forward: the loss against the targets in sc_model_targets (added to the
- * running sum) and every parameter's gradient in m->grads. */
+/* After sc_model_forward: the loss against the targets in sc_model_targets, added to the
+ * running sum (the batch's loss gradient is prepared too, for sc_model_backward). */
+int sc_model_loss(sc_model *m, size_t pairs);
+/* After sc_model_forward: the loss as sc_model_loss does, and every parameter's gradient in
+ * m->grads. */
 int sc_model_backward(sc_model *m, size_t pairs);
 
 /* The running loss: the mean over the pairs (or positive weight) since the last reset, and the

@@ -65,6 +65,8 @@ int sc_download(sc_runtime *rt, float *dst, sc_view src, size_t n);
 int sc_upload_bytes(sc_runtime *rt, cl_mem dst, size_t offset, const void *src, size_t bytes);
 int sc_download_bytes(sc_runtime *rt, void *dst, cl_mem src, size_t offset, size_t bytes);
 int sc_fill(sc_runtime *rt, sc_view dst, float value, size_t n);
+/* A copy on the device, n floats. */
+int sc_copy(sc_runtime *rt, sc_view dst, sc_view src, size_t n);
 int sc_finish(sc_runtime *rt);
 
 /* One kernel argument: its size and a pointer to its value (NULL for local memory). */

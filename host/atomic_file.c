@@ -1,0 +1,53 @@
+#include "siamcl/atomic_file.h"
+#include "siamcl/error.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Closes and frees everything, removing the temporary file if asked. */
+static void finish(sc_atomic_file *f, int remove_tmp) {
+    if (f->file) fclose(f->file);
+    if (remove_tmp && f->tmp) unlink(f->tmp);
+    free(f->tmp);
+    free(f->path);
+    memset(f, 0, sizeof *f);
+}
+
+int sc_atomic_open(const char *path, sc_atomic_file *f) {
+    memset(f, 0, sizeof *f);
+    size_t n = strlen(path) + 32;
+    f->path = strdup(path);
+    f->tmp = malloc(n);
+    if (!f->path || !f->tmp) {
+        finish(f, 0);
+        return sc_error(SC_ERR, "out of memory");
+    }
+    snprintf(f->tmp, n, "%s.tmp.%ld", path, (long)getpid());
+    f->file = fopen(f->tmp, "wb");
+    if (!f->file) {
+        int rc = sc_error(SC_EINPUT, "cannot write %s: %s", path, strerror(errno));
+        finish(f, 0);
+        return rc;
+    }
+    return SC_OK;
+}
+
+int sc_atomic_commit(sc_atomic_file *f) {
+    const char *why = NULL;
+    if (ferror(f->file))
+        why = "write error";
+    else if (fflush(f->file) != 0 || fsync(fileno(f->file)) != 0)
+        why = strerror(errno);
+    if (fclose(f->file) != 0 && !why) why = strerror(errno);
+    f->file = NULL;
+    if (!why && rename(f->tmp, f->path) != 0) why = strerror(errno);
+    int rc = why ? sc_error(SC_ERR, "cannot write %s: %s", f->path, why) : SC_OK;
+    finish(f, why != NULL);
+    return rc;
+}
+
+void sc_atomic_abort(sc_atomic_file *f) {
+    finish(f, 1);
+}

@@ -1,0 +1,182 @@
+#include "siamcl/evaluate.h"
+#include "siamcl/metrics.h"
+#include "siamcl/similarity.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+int sc_score_pairs(sc_model *m, const sc_images *im, const sc_pairs_dev *p, float *scores,
+                   double *loss) {
+    double last;
+    SC_TRY(sc_model_loss_reset(m));
+    for (size_t first = 0; first < p->n; first += m->max_pairs) {
+        size_t n = p->n - first < m->max_pairs ? p->n - first : m->max_pairs;
+        SC_TRY(sc_gather_pairs(m->rt, im->rows, im->width, p, first, n, sc_model_input(m),
+                               sc_model_targets(m)));
+        SC_TRY(sc_model_forward(m, n));
+        SC_TRY(sc_model_loss(m, n));
+        SC_TRY(sc_download(m->rt, scores + first, m->ws.score, n));
+    }
+    return sc_model_loss_read(m, loss, &last);
+}
+
+int sc_embed_images(sc_model *m, const sc_images *im, size_t first, size_t n, cl_mem out) {
+    size_t E = (size_t)sc_model_embedding_width(m), chunk = 2 * m->max_pairs;
+    for (size_t k = 0; k < n; k += chunk) {
+        size_t r = n - k < chunk ? n - k : chunk;
+        SC_TRY(sc_gather_rows(m->rt, im->rows, im->width, first + k, r, sc_model_input(m)));
+        SC_TRY(sc_model_embed(m, r));
+        SC_TRY(sc_copy(m->rt, (sc_view){out, k * E}, m->ws.emb, r * E));
+    }
+    return SC_OK;
+}
+
+/* The share of queries whose nearest reference row (by cosine) has the query's label. Both
+ * matrices are normalized in place. */
+static int knn_accuracy(sc_runtime *rt, cl_mem ref, const uint8_t *ref_labels, size_t nref,
+                        cl_mem query, const uint8_t *query_labels, size_t nq, size_t dim,
+                        double *acc) {
+    cl_mem norms;
+    int32_t *nearest = malloc(nq * sizeof *nearest);
+    if (!nearest) return sc_error(SC_ERR, "out of memory");
+    int rc = sc_buffer_new(rt, (nref > nq ? nref : nq) * sizeof(float), &norms);
+    sc_view r = {ref, 0}, q = {query, 0}, nv = {norms, 0};
+    if (rc == SC_OK) rc = sc_normalize_forward(rt, r, r, nv, nref, dim);
+    if (rc == SC_OK) rc = sc_normalize_forward(rt, q, q, nv, nq, dim);
+    if (rc == SC_OK) rc = sc_nearest(rt, r, nref, q, nq, dim, nearest);
+    size_t right = 0;
+    for (size_t i = 0; rc == SC_OK && i < nq; i++)
+        right += ref_labels[nearest[i]] == query_labels[i];
+    *acc = (double)right / (double)nq;
+    free(nearest);
+    sc_buffer_free(norms);
+    return rc;
+}
+
+static int model_knn(sc_model *m, const sc_dataset *d, double *acc) {
+    size_t E = (size_t)sc_model_embedding_width(m), ntr = d->train.set.count;
+    size_t nte = d->test.set.count;
+    cl_mem tr = NULL, te = NULL;
+    int rc = sc_buffer_new(m->rt, ntr * E * sizeof(float), &tr);
+    if (rc == SC_OK) rc = sc_buffer_new(m->rt, nte * E * sizeof(float), &te);
+    if (rc == SC_OK) rc = sc_embed_images(m, &d->train, 0, ntr, tr);
+    if (rc == SC_OK) rc = sc_embed_images(m, &d->test, 0, nte, te);
+    if (rc == SC_OK)
+        rc = knn_accuracy(m->rt, tr, d->train.set.labels, ntr, te, d->test.set.labels, nte, E, acc);
+    sc_buffer_free(tr);
+    sc_buffer_free(te);
+    return rc;
+}
+
+static int raw_knn(sc_runtime *rt, const sc_dataset *d, double *acc) {
+    size_t w = d->train.width, ntr = d->train.set.count;
+    size_t nq = d->test.set.count < SC_RAW_KNN_QUERIES ? d->test.set.count : SC_RAW_KNN_QUERIES;
+    cl_mem tr = NULL, te = NULL;
+    int rc = sc_buffer_new(rt, ntr * w * sizeof(float), &tr);
+    if (rc == SC_OK) rc = sc_buffer_new(rt, nq * w * sizeof(float), &te);
+    if (rc == SC_OK) rc = sc_copy(rt, (sc_view){tr, 0}, (sc_view){d->train.rows, 0}, ntr * w);
+    if (rc == SC_OK) rc = sc_copy(rt, (sc_view){te, 0}, (sc_view){d->test.rows, 0}, nq * w);
+    if (rc == SC_OK)
+        rc = knn_accuracy(rt, tr, d->train.set.labels, ntr, te, d->test.set.labels, nq, w, acc);
+    sc_buffer_free(tr);
+    sc_buffer_free(te);
+    return rc;
+}
+
+/* Cosine of the raw inputs of each pair. */
+static void raw_cosine(const sc_images *im, const sc_pairs *p, float *s) {
+    for (size_t i = 0; i < p->n; i++) {
+        const float *u = im->set.pixels + (size_t)p->left[i] * im->width;
+        const float *v = im->set.pixels + (size_t)p->right[i] * im->width;
+        double uv = 0, uu = 0, vv = 0;
+        for (size_t c = 0; c < im->width; c++)
+            uv += u[c] * v[c], uu += u[c] * u[c], vv += v[c] * v[c];
+        s[i] = (float)(uv / fmax(sqrt(uu * vv), 1e-8));
+    }
+}
+
+/* Pair metrics of test scores, with the threshold chosen on the validation scores. */
+static void fill_row(sc_eval_row *row, const float *val, const sc_pairs *vp, const float *test,
+                     const sc_pairs *tp) {
+    double val_acc;
+    row->mse = sc_metric_mse(test, tp->target, tp->n);
+    row->mae = sc_metric_mae(test, tp->target, tp->n);
+    row->auc = sc_metric_auc(test, tp->target, tp->n);
+    row->threshold = sc_best_threshold(val, vp->target, vp->n, &val_acc);
+    row->accuracy = sc_accuracy_at(test, tp->target, tp->n, row->threshold);
+}
+
+int sc_evaluate(sc_model *m, const sc_dataset *d, sc_report *out) {
+    size_t nv = d->val.n, nt = d->tests.n;
+    float *val = malloc(nv * sizeof *val), *test = malloc(nt * sizeof *test);
+    double loss, mean = 0;
+    int rc = val && test ? SC_OK : sc_error(SC_ERR, "out of memory");
+    out->test_pairs = nt;
+    if (rc == SC_OK) rc = sc_score_pairs(m, &d->train, &d->val_dev, val, &loss);
+    if (rc == SC_OK) rc = sc_score_pairs(m, &d->test, &d->test_dev, test, &loss);
+    if (rc == SC_OK) {
+        out->rows[0].name = "siamcl";
+        fill_row(&out->rows[0], val, &d->val, test, &d->tests);
+        rc = model_knn(m, d, &out->rows[0].knn);
+    }
+    if (rc == SC_OK) { /* training pairs hold one positive and one negative per anchor */
+        mean = 0.5;
+        for (size_t i = 0; i < nv; i++) val[i] = (float)mean;
+        for (size_t i = 0; i < nt; i++) test[i] = (float)mean;
+        out->rows[1].name = "constant_mean";
+        fill_row(&out->rows[1], val, &d->val, test, &d->tests);
+        out->rows[1].knn = NAN;
+        raw_cosine(&d->train, &d->val, val);
+        raw_cosine(&d->test, &d->tests, test);
+        out->rows[2].name = "raw_cosine";
+        fill_row(&out->rows[2], val, &d->val, test, &d->tests);
+        rc = raw_knn(m->rt, d, &out->rows[2].knn);
+    }
+    free(val);
+    free(test);
+    return rc;
+}
+
+static void cell(FILE *out, double v) {
+    if (isnan(v))
+        fprintf(out, " %9s", "-");
+    else
+        fprintf(out, " %9.4f", v);
+}
+
+void sc_report_print(FILE *out, const sc_report *r) {
+    fprintf(out,
+            "test: %zu pairs; threshold chosen on validation; 1-NN by cosine against the "
+            "training images (raw cosine: first %d test images)\n",
+            r->test_pairs, SC_RAW_KNN_QUERIES);
+    fprintf(out, "%-14s %9s %9s %9s %9s %9s\n", "", "MSE", "MAE", "ROC-AUC", "accuracy", "1-NN");
+    for (int i = 0; i < 3; i++) {
+        const sc_eval_row *row = &r->rows[i];
+        fprintf(out, "%-14s", row->name);
+        cell(out, row->mse), cell(out, row->mae), cell(out, row->auc);
+        cell(out, row->accuracy), cell(out, row->knn);
+        fputc('\n', out);
+    }
+}
+
+static void number(FILE *out, const char *key, double v, const char *sep) {
+    if (isnan(v))
+        fprintf(out, "\"%s\": null%s", key, sep);
+    else
+        fprintf(out, "\"%s\": %.6g%s", key, v, sep);
+}
+
+void sc_report_write_rows(FILE *out, const sc_report *r) {
+    fputs("[", out);
+    for (int i = 0; i < 3; i++) {
+        const sc_eval_row *row = &r->rows[i];
+        fprintf(out, "%s\n    {\"name\": \"%s\", ", i ? "," : "", row->name);
+        number(out, "mse", row->mse, ", ");
+        number(out, "mae", row->mae, ", ");
+        number(out, "auc", row->auc, ", ");
+        number(out, "accuracy", row->accuracy, ", ");
+        number(out, "threshold", row->threshold, ", ");
+        number(out, "knn_accuracy", row->knn, "}");
+    }
+    fputs("\n  ]", out);
+}

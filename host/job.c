@@ -1,0 +1,53 @@
+#include "siamcl/job.h"
+
+#include <string.h>
+
+const char *const sc_data_format_names[] = {"idx", NULL};
+
+static int read_data(sc_config *cfg, sc_data_config *d) {
+    int format;
+    SC_TRY(sc_cfg_enum(cfg, "data", "format", sc_data_format_names, SC_DATA_IDX, &format));
+    d->format = (sc_data_format)format;
+    SC_TRY(sc_cfg_str(cfg, "data", "path", "/usr/share/datasets/fashion-mnist", &d->path));
+    return sc_cfg_float(cfg, "data", "validation", 0.1, 0.0, 0.9, &d->validation);
+}
+
+static int read_train(sc_config *cfg, sc_train_config *t) {
+    long batch, epochs, patience, seed;
+    SC_TRY(sc_cfg_int(cfg, "train", "batch_size", 32, 1, 1 << 16, &batch));
+    SC_TRY(sc_cfg_int(cfg, "train", "epochs", 50, 1, 1000000, &epochs));
+    SC_TRY(sc_cfg_int(cfg, "train", "patience", 3, 0, 1000000, &patience));
+    SC_TRY(sc_cfg_float(cfg, "train", "min_delta", 1e-3, 0, 1e9, &t->min_delta));
+    SC_TRY(sc_cfg_int(cfg, "train", "seed", 42, 0, 0x7fffffffL, &seed));
+    t->batch_size = (size_t)batch;
+    t->epochs = (int)epochs;
+    t->patience = (int)patience;
+    t->seed = (uint64_t)seed;
+    SC_TRY(sc_loss_config_read(cfg, &t->loss));
+    return sc_optim_config_read(cfg, &t->optim);
+}
+
+/* runs/<the config file's name without folder and .ini>. */
+static void default_out_dir(const sc_config *cfg, char *out, size_t n) {
+    const char *path = sc_config_path(cfg) ? sc_config_path(cfg) : "siamcl";
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    size_t len = strlen(base);
+    if (len > 4 && !strcmp(base + len - 4, ".ini")) len -= 4;
+    snprintf(out, n, "runs/%.*s", (int)len, base);
+}
+
+int sc_job_read(sc_config *cfg, sc_job *job) {
+    memset(job, 0, sizeof *job);
+    job->cfg = cfg;
+    const char *select, *dir;
+    SC_TRY(sc_cfg_str(cfg, "device", "select", "auto", &select));
+    SC_TRY(read_data(cfg, &job->data));
+    SC_TRY(sc_model_config_read(cfg, &job->model));
+    SC_TRY(read_train(cfg, &job->train));
+    SC_TRY(sc_model_config_check(cfg, &job->model, &job->train.loss));
+    char def[sizeof job->out_dir];
+    default_out_dir(cfg, def, sizeof def);
+    SC_TRY(sc_cfg_str(cfg, "output", "dir", def, &dir));
+    snprintf(job->out_dir, sizeof job->out_dir, "%s", dir);
+    return sc_config_check_unused(cfg);
+}

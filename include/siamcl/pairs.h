@@ -1,0 +1,30 @@
+/* Pairs drawn from class labels: for each anchor one positive (same class, target 1) and one
+ * negative (another class, target 0), deterministic from a seed. */
+#ifndef SIAMCL_PAIRS_H
+#define SIAMCL_PAIRS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sc_pairs {
+    size_t n;
+    int32_t *left, *right; /* row indices */
+    float *target;
+} sc_pairs;
+
+/* Splits 0..n-1 into a kept part and a held-out part of round(fraction * n) indices, chosen by
+ * seed; both lists come out sorted. Free with free(). */
+int sc_split_holdout(size_t n, double fraction, uint64_t seed, uint32_t **kept, size_t *nkept,
+                     uint32_t **held, size_t *nheld);
+
+/* Two pairs per anchor of the pool, partners drawn from the same pool, in the order anchor 0
+ * positive, anchor 0 negative, anchor 1 positive, ...; stream separates independent draws of
+ * one seed (an epoch number, say). The pool needs two classes, and a member of each anchor's
+ * class besides the anchor when that class has more than one member. */
+int sc_pairs_draw(const uint8_t *labels, const uint32_t *pool, size_t npool, uint64_t seed,
+                  uint64_t stream, sc_pairs *out);
+/* Shuffles the pairs in place (Fisher-Yates), seeded. */
+void sc_pairs_shuffle(sc_pairs *p, uint64_t seed, uint64_t stream);
+void sc_pairs_free(sc_pairs *p);
+
+#endif
