@@ -26,7 +26,8 @@ typedef struct cmd_args {
 } cmd_args;
 
 /* Parses argv (after the command name) into args: --device, -o, --help and the command's own
- * options. An unknown option or a missing value is an SC_EINPUT error. */
+ * options. When the command has an option named "output", -o FILE (anything but
+ * section.key=value) sets it too. An unknown option or a missing value is an SC_EINPUT error. */
 int cmd_parse(int argc, char **argv, const char *command, const cmd_option *options,
               cmd_args *args);
 
@@ -43,5 +44,19 @@ int cmd_open_runtime(const cmd_args *args, sc_config *cfg, sc_runtime **rt);
 
 int cmd_devices(int argc, char **argv);
 extern const char cmd_devices_help[];
+int cmd_train(int argc, char **argv);
+extern const char cmd_train_help[];
+int cmd_eval(int argc, char **argv);
+extern const char cmd_eval_help[];
+int cmd_embed(int argc, char **argv);
+extern const char cmd_embed_help[];
+int cmd_score(int argc, char **argv);
+extern const char cmd_score_help[];
+int cmd_bench(int argc, char **argv);
+extern const char cmd_bench_help[];
+
+/* The checkpoint an argument names: a .safetensors file, or a run directory holding
+ * model.safetensors. */
+const char *cmd_model_path(const char *arg, char *buf, size_t size);
 
 #endif

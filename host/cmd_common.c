@@ -2,11 +2,24 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static int is_option(const char *arg, const cmd_option *o) {
     if (arg[0] != '-') return 0;
     if (arg[1] == '-') return strcmp(arg + 2, o->name) == 0;
     return o->short_name && arg[1] == o->short_name && !arg[2];
+}
+
+static const cmd_option *find(const cmd_option *options, const char *name) {
+    for (const cmd_option *o = options; o && o->name; o++)
+        if (!strcmp(o->name, name)) return o;
+    return NULL;
+}
+
+/* section.key=value, as opposed to a file name given to -o. */
+static int is_assignment(const char *s) {
+    const char *eq = strchr(s, '='), *dot = strchr(s, '.'), *slash = strchr(s, '/');
+    return eq && dot && dot < eq && (!slash || slash > eq);
 }
 
 int cmd_parse(int argc, char **argv, const char *command, const cmd_option *options,
@@ -17,6 +30,11 @@ int cmd_parse(int argc, char **argv, const char *command, const cmd_option *opti
         const char *next = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             args->help = 1;
+            continue;
+        }
+        if (!strcmp(a, "-o") && next && !is_assignment(next) && find(options, "output")) {
+            *find(options, "output")->value = next; /* -o FILE: the command's output */
+            i++;
             continue;
         }
         if (!strcmp(a, "--device") || !strcmp(a, "-o")) {
@@ -68,6 +86,15 @@ int cmd_load_config(const cmd_args *args, const char *path, sc_config **cfg) {
         }
     }
     return SC_OK;
+}
+
+const char *cmd_model_path(const char *arg, char *buf, size_t size) {
+    struct stat st;
+    if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(buf, size, "%s/model.safetensors", arg);
+        return buf;
+    }
+    return arg;
 }
 
 int cmd_device_spec(const cmd_args *args, sc_config *cfg, const char **spec) {

@@ -282,8 +282,7 @@ int sc_cfg_enum(sc_config *cfg, const char *section, const char *key, const char
     return bad_value(e, why);
 }
 
-/* Parses "a,b,c" into values; 0 when the syntax or a bound is wrong. */
-static int parse_list(const char *s, long min, int *values, int max_count, int *count) {
+int sc_parse_int_list(const char *s, long min, int *values, int max_count, int *count) {
     *count = 0;
     char buf[512];
     snprintf(buf, sizeof buf, "%s", s);
@@ -306,7 +305,7 @@ int sc_cfg_int_list(sc_config *cfg, const char *section, const char *key, const 
                     int *values, int max_count, int *count) {
     entry *e = lookup(cfg, section, key);
     const char *s = e ? e->value : def;
-    if (parse_list(s, min, values, max_count, count)) return SC_OK;
+    if (sc_parse_int_list(s, min, values, max_count, count)) return SC_OK;
     char why[128];
     snprintf(why, sizeof why, "expected a comma-separated list of 1 to %d integers >= %ld",
              max_count, min);

@@ -51,3 +51,8 @@ int sc_job_read(sc_config *cfg, sc_job *job) {
     snprintf(job->out_dir, sizeof job->out_dir, "%s", dir);
     return sc_config_check_unused(cfg);
 }
+
+size_t sc_job_eval_batch(const sc_job *job) {
+    size_t b = job->train.batch_size;
+    return job->train.loss.kind == SC_LOSS_SOFTMAX || b >= 256 ? b : 256;
+}

@@ -12,6 +12,12 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+    {"train", "train a model from a config file", cmd_train, cmd_train_help},
+    {"eval", "evaluate a trained model on its test pairs, beside baselines", cmd_eval,
+     cmd_eval_help},
+    {"embed", "write the embeddings of inputs as a .npy file", cmd_embed, cmd_embed_help},
+    {"score", "score pairs of inputs with a trained model", cmd_score, cmd_score_help},
+    {"bench", "time training and inference steps of a model", cmd_bench, cmd_bench_help},
     {"devices", "list OpenCL devices and the one a run would use", cmd_devices, cmd_devices_help},
 };
 #define NCOMMANDS (int)(sizeof commands / sizeof commands[0])

@@ -67,3 +67,14 @@ int sc_model_config_check(const sc_config *cfg, const sc_model_config *mc,
                         where, lname);
     return SC_OK;
 }
+
+void sc_model_describe(const sc_model_config *mc, const sc_loss_config *loss, char *out,
+                       size_t size) {
+    size_t n = (size_t)snprintf(out, size, "%d", mc->input);
+    for (int l = 0; l < mc->nlayers && n < size; l++)
+        n += (size_t)snprintf(out + n, size - n, "-%d", mc->layers[l]);
+    if (n < size)
+        snprintf(out + n, size - n, " %s tower%s, %s head, %s output, %s loss",
+                 sc_act_names[mc->activation], mc->normalize ? " (normalized)" : "",
+                 sc_head_names[mc->head], sc_output_names[mc->output], sc_loss_names[loss->kind]);
+}

@@ -19,7 +19,9 @@ void sc_progress_begin(sc_progress *p, FILE *out, int epoch, int epochs, size_t 
     p->start = p->last_draw = sc_now();
 }
 
-int sc_progress_due(const sc_progress *p) { return p->live && sc_now() - p->last_draw >= 0.25; }
+int sc_progress_due(const sc_progress *p) {
+    return p->live && sc_now() - p->last_draw >= 0.25;
+}
 
 void sc_progress_draw(sc_progress *p, size_t step, double loss, size_t pairs) {
     double now = sc_now(), elapsed = now - p->start;

@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config clinfo
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
   libclblast-dev libinih-dev zlib1g-dev
-  dataset-fashion-mnist gnuplot-nox
+  dataset-fashion-mnist gnuplot-nox python3-numpy python3-matplotlib
 )
 
 missing=()

@@ -38,6 +38,10 @@ int sc_cfg_enum(sc_config *cfg, const char *section, const char *key, const char
 int sc_cfg_int_list(sc_config *cfg, const char *section, const char *key, const char *def, long min,
                     int *values, int max_count, int *count);
 
+/* Parses "a,b,c" (integers >= min, at most max_count); 0 when the syntax or a bound is
+ * wrong. */
+int sc_parse_int_list(const char *s, long min, int *values, int max_count, int *count);
+
 /* An SC_EINPUT error for a value that the caller's own check rejected, naming where the key
  * was set (or only the key when it is unset). */
 int sc_cfg_invalid(const sc_config *cfg, const char *section, const char *key, const char *why);

@@ -38,4 +38,8 @@ typedef struct sc_job {
 /* Reads every section of cfg and rejects any key left unread. */
 int sc_job_read(sc_config *cfg, sc_job *job);
 
+/* Pairs per batch when scoring: larger than training batches for speed, except for the
+ * softmax loss, whose value depends on the batch (its in-batch negatives). */
+size_t sc_job_eval_batch(const sc_job *job);
+
 #endif

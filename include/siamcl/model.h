@@ -37,6 +37,10 @@ int sc_model_config_read(sc_config *cfg, sc_model_config *out);
 int sc_model_config_check(const sc_config *cfg, const sc_model_config *mc,
                           const sc_loss_config *loss);
 
+/* "784-256-128-64 relu tower, cosine head, mse loss" and the like. */
+void sc_model_describe(const sc_model_config *mc, const sc_loss_config *loss, char *out,
+                       size_t size);
+
 typedef struct sc_model {
     sc_runtime *rt;
     sc_model_config cfg;

@@ -1,0 +1,134 @@
+#include "siamcl/checkpoint.h"
+#include "siamcl/safetensors.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_TENSORS (2 * (2 * SC_MAX_LAYERS + 1) + 1)
+
+typedef struct tensor_list {
+    sc_tensor t[MAX_TENSORS];
+    char names[MAX_TENSORS][32];
+    int n;
+} tensor_list;
+
+static void add_dense(tensor_list *l, const char *part, int index, const sc_dense *d,
+                      const float *p) {
+    snprintf(l->names[l->n], sizeof l->names[0], "%s.%d.weight", part, index);
+    l->t[l->n] = (sc_tensor){l->names[l->n], p + d->w, 2, {d->out, d->in}};
+    l->n++;
+    snprintf(l->names[l->n], sizeof l->names[0], "%s.%d.bias", part, index);
+    l->t[l->n] = (sc_tensor){l->names[l->n], p + d->b, 1, {d->out}};
+    l->n++;
+}
+
+/* Every tensor of m, pointing into the host copy p of its parameters. */
+static void list_tensors(const sc_model *m, const float *p, tensor_list *l) {
+    l->n = 0;
+    for (int i = 0; i < m->ntower; i++) add_dense(l, "tower", i, &m->tower[i], p);
+    for (int i = 0; i < m->nhead; i++) add_dense(l, "head", i, &m->head[i], p);
+    if (m->ab >= 0) {
+        snprintf(l->names[l->n], sizeof l->names[0], "range");
+        l->t[l->n] = (sc_tensor){l->names[l->n], p + m->ab, 1, {2}};
+        l->n++;
+    }
+}
+
+static char *config_text(const sc_config *cfg) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) return NULL;
+    int rc = sc_config_write(cfg, f);
+    fclose(f);
+    if (rc == SC_OK) return text;
+    free(text);
+    return NULL;
+}
+
+int sc_checkpoint_save(sc_model *m, const sc_config *cfg, const char *path) {
+    float *p = malloc(m->nparams * sizeof *p);
+    char *text = config_text(cfg);
+    int rc = p && text ? sc_model_get_params(m, p) : sc_error(SC_ERR, "out of memory");
+    if (rc == SC_OK) {
+        tensor_list l;
+        list_tensors(m, p, &l);
+        sc_meta meta[] = {{"format", SC_CHECKPOINT_FORMAT}, {"config", text}};
+        rc = sc_safetensors_write(path, l.t, l.n, meta, 2);
+    }
+    free(p);
+    free(text);
+    return rc;
+}
+
+/* Copies the file's tensors into p, each checked against the shape the model needs. */
+static int read_tensors(const sc_safetensors *st, const char *path, const sc_model *m, float *p) {
+    tensor_list l;
+    list_tensors(m, p, &l);
+    for (int i = 0; i < l.n; i++) {
+        const sc_tensor *want = &l.t[i];
+        const float *data;
+        int ndims;
+        int64_t shape[SC_TENSOR_MAX_DIMS];
+        SC_TRY(sc_safetensors_tensor(st, want->name, &data, &ndims, shape));
+        int same = ndims == want->ndims;
+        for (int k = 0; same && k < ndims; k++) same = shape[k] == want->shape[k];
+        if (!same)
+            return sc_error(SC_EINPUT,
+                            "%s: tensor %s has shape [%lld, %lld], but the model in its "
+                            "metadata needs [%lld, %lld]",
+                            path, want->name, (long long)shape[0],
+                            (long long)(ndims > 1 ? shape[1] : 0), (long long)want->shape[0],
+                            (long long)(want->ndims > 1 ? want->shape[1] : 0));
+        size_t n = (size_t)want->shape[0] * (size_t)(want->ndims > 1 ? want->shape[1] : 1);
+        memcpy((float *)want->data, data, n * sizeof *data);
+    }
+    return SC_OK;
+}
+
+/* The config of a checkpoint's metadata, read as a job. */
+static int read_config(const sc_safetensors *st, const char *path, sc_config **cfg, sc_job *job) {
+    const char *format = sc_safetensors_meta(st, "format");
+    const char *text = sc_safetensors_meta(st, "config");
+    if (!format || strcmp(format, SC_CHECKPOINT_FORMAT) || !text)
+        return sc_error(SC_EINPUT,
+                        "%s: a safetensors file, but not a siamcl checkpoint (its metadata has "
+                        "no format \"%s\" and config)",
+                        path, SC_CHECKPOINT_FORMAT);
+    char origin[1100];
+    snprintf(origin, sizeof origin, "%s (metadata)", path);
+    SC_TRY(sc_config_parse(text, origin, cfg));
+    int rc = sc_job_read(*cfg, job);
+    if (rc == SC_OK && job->model.input <= 0)
+        rc = sc_error(SC_EINPUT, "%s: the config in its metadata sets no [model] input", path);
+    if (rc != SC_OK) {
+        sc_config_free(*cfg);
+        *cfg = NULL;
+    }
+    return rc;
+}
+
+int sc_checkpoint_load(sc_runtime *rt, const char *path, size_t max_pairs, sc_config **cfg,
+                       sc_job *job, sc_model **m) {
+    sc_safetensors *st;
+    *m = NULL;
+    *cfg = NULL;
+    SC_TRY(sc_safetensors_read(path, &st));
+    int rc = read_config(st, path, cfg, job);
+    if (rc == SC_OK && !max_pairs) max_pairs = sc_job_eval_batch(job);
+    if (rc == SC_OK) rc = sc_model_create(rt, &job->model, &job->train.loss, max_pairs, 0, m);
+    float *p = rc == SC_OK ? malloc((*m)->nparams * sizeof *p) : NULL;
+    if (rc == SC_OK && !p) rc = sc_error(SC_ERR, "out of memory");
+    if (rc == SC_OK) rc = read_tensors(st, path, *m, p);
+    if (rc == SC_OK) rc = sc_model_set_params(*m, p);
+    free(p);
+    sc_safetensors_free(st);
+    if (rc != SC_OK) {
+        sc_model_free(*m);
+        sc_config_free(*cfg);
+        *m = NULL;
+        *cfg = NULL;
+    }
+    return rc;
+}

@@ -1,0 +1,191 @@
+#include "cmd.h"
+
+#include "siamcl/dataset.h"
+#include "siamcl/progress.h"
+#include "siamcl/rng.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char cmd_bench_help[] =
+    "usage: siamcl bench CONFIG [--batch 32,256,1024] [--seconds S] [--json] [-o s.k=v]...\n"
+    "\n"
+    "Times training steps (forward, backward and optimizer update) and inference (forward\n"
+    "only) of the model CONFIG describes, on random data already on the device, after a\n"
+    "warm-up. For each batch size it prints ms per step, pairs per second, the GFLOP/s of the\n"
+    "dense layers' matrix products, and the kernel launches and host-device copies per step.\n"
+    "\n"
+    "  --batch LIST   batch sizes in pairs (default: the config's [train] batch_size)\n"
+    "  --seconds S    time each measurement for at least S seconds (default 2)\n"
+    "  --json         print JSON instead of a table\n"
+    "\n"
+    "When the config leaves [model] input to the data, the data's first file sets it.\n";
+
+typedef struct bench_row {
+    size_t batch;
+    double train_ms, train_pairs, train_gflops, infer_ms, infer_pairs, infer_gflops;
+    double launches, transfers; /* per training step */
+} bench_row;
+
+/* Floating-point operations of the dense layers' products for one step of B pairs. */
+static double gemm_flops(const sc_model *m, size_t B, int training) {
+    double f = 0;
+    for (int l = 0; l < m->ntower; l++) {
+        double one = 2.0 * 2 * (double)B * m->tower[l].in * m->tower[l].out;
+        f += training ? (l ? 3 : 2) * one : one; /* backward: dW, and dx above the input */
+    }
+    for (int l = 0; l < m->nhead; l++)
+        f += (training ? 3 : 1) * 2.0 * (double)B * m->head[l].in * m->head[l].out;
+    return f;
+}
+
+/* Runs step until at least `seconds` have passed; returns seconds per step. */
+static int time_steps(sc_model *m, sc_optimizer *opt, size_t B, double seconds, double *per_step,
+                      unsigned long *steps) {
+    double start = sc_now(), now = start;
+    *steps = 0;
+    while (now - start < seconds || *steps < 3) {
+        SC_TRY(sc_model_forward(m, B));
+        if (opt) {
+            SC_TRY(sc_model_backward(m, B));
+            SC_TRY(sc_optimizer_step(opt, sc_model_params(m), sc_model_grads(m)));
+        }
+        ++*steps;
+        if (*steps % 8 == 0 || now - start >= seconds) SC_TRY(sc_finish(m->rt));
+        now = sc_now();
+    }
+    SC_TRY(sc_finish(m->rt));
+    *per_step = (sc_now() - start) / (double)*steps;
+    return SC_OK;
+}
+
+static int random_batch(sc_model *m, size_t B, uint64_t seed) {
+    size_t n = 2 * B * (size_t)m->cfg.input;
+    float *x = malloc(n * sizeof *x), *y = malloc(B * sizeof *y);
+    sc_rng r;
+    sc_rng_seed(&r, seed, 3);
+    int rc = x && y ? SC_OK : sc_error(SC_ERR, "out of memory");
+    for (size_t i = 0; rc == SC_OK && i < n; i++) x[i] = sc_rng_uniform(&r);
+    for (size_t i = 0; rc == SC_OK && i < B; i++) y[i] = (float)(i % 2);
+    if (rc == SC_OK) rc = sc_upload(m->rt, sc_model_input(m), x, n);
+    if (rc == SC_OK) rc = sc_upload(m->rt, sc_model_targets(m), y, B);
+    free(x);
+    free(y);
+    return rc;
+}
+
+static int bench_one(sc_runtime *rt, const sc_job *job, size_t B, double seconds, bench_row *row) {
+    sc_model *m = NULL;
+    sc_optimizer *opt = NULL;
+    double t;
+    unsigned long steps, launches, transfers;
+    row->batch = B;
+    int rc = sc_model_create(rt, &job->model, &job->train.loss, B, job->train.seed, &m);
+    if (rc == SC_OK) rc = sc_optimizer_create(rt, &job->train.optim, m->nparams, &opt);
+    if (rc == SC_OK) rc = random_batch(m, B, job->train.seed);
+    if (rc == SC_OK) rc = time_steps(m, opt, B, 0.2, &t, &steps); /* warm-up: builds kernels */
+    launches = rt->launches, transfers = rt->transfers;
+    if (rc == SC_OK) rc = time_steps(m, opt, B, seconds, &t, &steps);
+    if (rc == SC_OK) {
+        row->launches = (double)(rt->launches - launches) / (double)steps;
+        row->transfers = (double)(rt->transfers - transfers) / (double)steps;
+        row->train_ms = 1e3 * t;
+        row->train_pairs = (double)B / t;
+        row->train_gflops = gemm_flops(m, B, 1) / t * 1e-9;
+        rc = time_steps(m, NULL, B, seconds, &t, &steps);
+    }
+    if (rc == SC_OK) {
+        row->infer_ms = 1e3 * t;
+        row->infer_pairs = (double)B / t;
+        row->infer_gflops = gemm_flops(m, B, 0) / t * 1e-9;
+    }
+    sc_optimizer_free(opt);
+    sc_model_free(m);
+    return rc;
+}
+
+static void print_table(const bench_row *rows, int n) {
+    printf("%6s %10s %12s %10s %10s %12s %10s %9s %9s\n", "batch", "train ms", "train pairs/s",
+           "GFLOP/s", "infer ms", "infer pairs/s", "GFLOP/s", "launches", "copies");
+    for (int i = 0; i < n; i++) {
+        const bench_row *r = &rows[i];
+        printf("%6zu %10.3f %12.0f %10.2f %10.3f %12.0f %10.2f %9.1f %9.1f\n", r->batch,
+               r->train_ms, r->train_pairs, r->train_gflops, r->infer_ms, r->infer_pairs,
+               r->infer_gflops, r->launches, r->transfers);
+    }
+}
+
+static void print_json(const bench_row *rows, int n) {
+    printf("[");
+    for (int i = 0; i < n; i++) {
+        const bench_row *r = &rows[i];
+        printf("%s\n  {\"batch\": %zu, \"train_ms_per_step\": %.4f, \"train_pairs_per_s\": %.1f, "
+               "\"train_gflops\": %.3f, \"infer_ms_per_step\": %.4f, \"infer_pairs_per_s\": %.1f, "
+               "\"infer_gflops\": %.3f, \"launches_per_step\": %.2f, \"copies_per_step\": %.2f}",
+               i ? "," : "", r->batch, r->train_ms, r->train_pairs, r->train_gflops, r->infer_ms,
+               r->infer_pairs, r->infer_gflops, r->launches, r->transfers);
+    }
+    printf("\n]\n");
+}
+
+/* The input width from the data when the config leaves it unset. */
+static int input_from_data(sc_job *job) {
+    if (job->model.input) return SC_OK;
+    sc_image_set s;
+    SC_TRY(sc_image_set_load(job->data.path, "t10k", &s));
+    job->model.input = (int)(s.rows * s.cols);
+    sc_image_set_free(&s);
+    return SC_OK;
+}
+
+int cmd_bench(int argc, char **argv) {
+    const char *batches = NULL, *seconds_arg = NULL;
+    int json = 0;
+    cmd_option options[] = {{"batch", 0, &batches, NULL},
+                            {"seconds", 0, &seconds_arg, NULL},
+                            {"json", 0, NULL, &json},
+                            {0}};
+    cmd_args args;
+    SC_TRY(cmd_parse(argc, argv, "bench", options, &args));
+    if (args.help) {
+        fputs(cmd_bench_help, stdout);
+        return SC_OK;
+    }
+    if (args.npositional != 1)
+        return sc_error(SC_EINPUT, "bench: expected one CONFIG (see --help)");
+    sc_config *cfg;
+    sc_job job;
+    sc_runtime *rt = NULL;
+    int sizes[16], n = 0;
+    double seconds = 2;
+    SC_TRY(cmd_load_config(&args, args.positional[0], &cfg));
+    int rc = sc_job_read(cfg, &job);
+    if (rc == SC_OK && seconds_arg) {
+        char *end;
+        seconds = strtod(seconds_arg, &end);
+        if (*end || !(seconds > 0 && seconds < 3600))
+            rc = sc_error(SC_EINPUT, "bench: --seconds %s: expected a number of seconds",
+                          seconds_arg);
+    }
+    if (rc == SC_OK && batches && !sc_parse_int_list(batches, 1, sizes, 16, &n))
+        rc = sc_error(SC_EINPUT, "bench: --batch %s: expected sizes like 32,256,1024", batches);
+    if (rc == SC_OK && !batches) {
+        sizes[n++] = (int)job.train.batch_size;
+    }
+    if (rc == SC_OK) rc = input_from_data(&job);
+    if (rc == SC_OK) rc = cmd_open_runtime(&args, cfg, &rt);
+    bench_row rows[16];
+    for (int i = 0; i < n && rc == SC_OK; i++)
+        rc = bench_one(rt, &job, (size_t)sizes[i], seconds, &rows[i]);
+    if (rc == SC_OK) {
+        char what[256];
+        sc_model_describe(&job.model, &job.train.loss, what, sizeof what);
+        if (!json)
+            printf("siamcl bench: %s, %s, on %s\n", what, sc_optim_names[job.train.optim.kind],
+                   rt->dev.name);
+        json ? print_json(rows, n) : print_table(rows, n);
+    }
+    sc_runtime_close(rt);
+    sc_config_free(cfg);
+    return rc;
+}

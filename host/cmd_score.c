@@ -1,0 +1,129 @@
+#include "cmd.h"
+
+#include "siamcl/atomic_file.h"
+#include "siamcl/checkpoint.h"
+#include "siamcl/csv.h"
+#include "siamcl/evaluate.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char cmd_score_help[] =
+    "usage: siamcl score MODEL PAIRS.csv --images IDX -o SCORES.csv [--device SPEC]\n"
+    "\n"
+    "Scores pairs of images with a trained model and writes PAIRS.csv's columns with a score\n"
+    "column added (the model's output: its similarity, or the value mapped to the target\n"
+    "range).\n"
+    "\n"
+    "  MODEL         a .safetensors checkpoint, or a run directory with model.safetensors\n"
+    "  PAIRS.csv     columns left and right: 0-based row indices into IDX (a run's\n"
+    "                test_pairs.csv is such a file); a target column, if any, is copied\n"
+    "  --images IDX  the IDX images file the indices point into\n"
+    "  -o, --output SCORES.csv  where to write the scores\n";
+
+/* Reads the left and right index columns, each in 0 .. count - 1. */
+static int read_pairs(const sc_csv *t, size_t count, sc_pairs *p) {
+    int cols[2];
+    SC_TRY(sc_csv_column(t, "left", &cols[0]));
+    SC_TRY(sc_csv_column(t, "right", &cols[1]));
+    size_t n = sc_csv_rows(t);
+    p->n = n;
+    p->left = malloc((n ? n : 1) * sizeof *p->left);
+    p->right = malloc((n ? n : 1) * sizeof *p->right);
+    p->target = calloc(n ? n : 1, sizeof *p->target);
+    if (!p->left || !p->right || !p->target) return sc_error(SC_ERR, "out of memory");
+    for (size_t r = 0; r < n; r++) {
+        for (int k = 0; k < 2; k++) {
+            double v;
+            SC_TRY(sc_csv_number(t, r, cols[k], &v));
+            if (v < 0 || v >= (double)count || v != floor(v))
+                return sc_error(SC_EINPUT, "%s:%d: %s = %s is not an image index (0..%zu)",
+                                sc_csv_path(t), sc_csv_line(t, r), k ? "right" : "left",
+                                sc_csv_field(t, r, cols[k]), count - 1);
+            (k ? p->right : p->left)[r] = (int32_t)v;
+        }
+    }
+    return SC_OK;
+}
+
+static void write_field(FILE *f, const char *s) {
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static int write_scores(const char *path, const sc_csv *t, const float *scores) {
+    sc_atomic_file f;
+    SC_TRY(sc_atomic_open(path, &f));
+    int cols = sc_csv_columns(t);
+    for (int c = 0; c < cols; c++) write_field(f.file, sc_csv_name(t, c)), fputc(',', f.file);
+    fputs("score\n", f.file);
+    for (size_t r = 0; r < sc_csv_rows(t); r++) {
+        for (int c = 0; c < cols; c++)
+            write_field(f.file, sc_csv_field(t, r, c)), fputc(',', f.file);
+        fprintf(f.file, "%.7g\n", scores[r]);
+    }
+    return sc_atomic_commit(&f);
+}
+
+int cmd_score(int argc, char **argv) {
+    const char *out = NULL, *images = NULL;
+    cmd_option options[] = {{"output", 'o', &out, NULL}, {"images", 0, &images, NULL}, {0}};
+    cmd_args args;
+    SC_TRY(cmd_parse(argc, argv, "score", options, &args));
+    if (args.help) {
+        fputs(cmd_score_help, stdout);
+        return SC_OK;
+    }
+    if (args.npositional != 2 || !out || !images)
+        return sc_error(SC_EINPUT, "score: expected MODEL PAIRS.csv --images IDX -o SCORES.csv");
+    char buf[1100];
+    const char *path = cmd_model_path(args.positional[0], buf, sizeof buf);
+    sc_runtime *rt = NULL;
+    sc_config *cfg = NULL;
+    sc_csv *t = NULL;
+    sc_job job;
+    sc_model *m = NULL;
+    sc_images im = {0};
+    sc_pairs p = {0};
+    sc_pairs_dev dev = {0};
+    float *scores = NULL;
+    double loss;
+    int rc = sc_csv_read(args.positional[1], SC_UTF8, &t);
+    if (rc == SC_OK)
+        rc = sc_idx_load_images(images, &im.set.pixels, &im.set.count, &im.set.rows, &im.set.cols);
+    im.width = im.set.rows * im.set.cols;
+    if (rc == SC_OK) rc = read_pairs(t, im.set.count, &p);
+    if (rc == SC_OK) rc = cmd_open_runtime(&args, NULL, &rt);
+    if (rc == SC_OK) rc = sc_checkpoint_load(rt, path, 0, &cfg, &job, &m);
+    if (rc == SC_OK && im.width != (size_t)job.model.input)
+        rc = sc_error(SC_EINPUT, "%s: images of %zu values, but the model takes %d", images,
+                      im.width, job.model.input);
+    if (rc == SC_OK) rc = sc_buffer_new(rt, im.set.count * im.width * sizeof(float), &im.rows);
+    if (rc == SC_OK)
+        rc = sc_upload(rt, (sc_view){im.rows, 0}, im.set.pixels, im.set.count * im.width);
+    if (rc == SC_OK) rc = sc_pairs_upload(rt, &p, &dev);
+    if (rc == SC_OK && !(scores = malloc((p.n ? p.n : 1) * sizeof *scores)))
+        rc = sc_error(SC_ERR, "out of memory");
+    if (rc == SC_OK) rc = sc_score_pairs(m, &im, &dev, scores, &loss);
+    if (rc == SC_OK) rc = write_scores(out, t, scores);
+    if (rc == SC_OK) fprintf(stderr, "siamcl: %zu scores written to %s\n", p.n, out);
+    free(scores);
+    sc_pairs_dev_free(&dev);
+    sc_pairs_free(&p);
+    free(im.set.pixels);
+    sc_buffer_free(im.rows);
+    sc_model_free(m);
+    sc_config_free(cfg);
+    sc_csv_free(t);
+    sc_runtime_close(rt);
+    return rc;
+}

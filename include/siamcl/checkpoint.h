@@ -1,0 +1,22 @@
+/* Model checkpoints: the parameters as safetensors, with the config that builds the model in
+ * the metadata, so that the file alone rebuilds it. Tensors: tower.<l>.weight (out x in),
+ * tower.<l>.bias, head.<l>.weight, head.<l>.bias (mlp head), range (a, b; range output). */
+#ifndef SIAMCL_CHECKPOINT_H
+#define SIAMCL_CHECKPOINT_H
+
+#include "siamcl/job.h"
+
+/* Metadata: "format" = SC_CHECKPOINT_FORMAT, "config" = the INI text. */
+#define SC_CHECKPOINT_FORMAT "siamcl-1"
+
+/* Writes m's parameters and cfg (whose [model] input must be set) to path, atomically. */
+int sc_checkpoint_save(sc_model *m, const sc_config *cfg, const char *path);
+/* Reads a checkpoint: *cfg is the config from its metadata (the caller frees it), *job read
+ * from it, and *m the model it describes, for batches of up to max_pairs pairs (0: the
+ * job's scoring batch), with the
+ * saved parameters. A file that is not a siamcl checkpoint, is truncated, or holds tensors of
+ * another shape than its config's model is an SC_EINPUT error. */
+int sc_checkpoint_load(sc_runtime *rt, const char *path, size_t max_pairs, sc_config **cfg,
+                       sc_job *job, sc_model **m);
+
+#endif
