@@ -199,6 +199,10 @@ int sc_image_set_load(const char *path, const char *split, sc_image_set *out) {
     size_t nlabels;
     *out = (sc_image_set){0};
     SC_TRY(set_base(path, split, base, sizeof base));
+    struct stat sb;
+    if (stat(path, &sb) != 0 && find_file(base, "images-idx3-ubyte", images, sizeof images))
+        return sc_error(SC_EINPUT, "%s: no such folder, nor files %s-images-idx3-ubyte[.gz]", path,
+                        path);
     SC_TRY(find_file(base, "images-idx3-ubyte", images, sizeof images));
     SC_TRY(find_file(base, "labels-idx1-ubyte", labels, sizeof labels));
     SC_TRY(sc_idx_load_labels(labels, &out->labels, &nlabels));

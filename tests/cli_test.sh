@@ -47,5 +47,87 @@ expect device-config 2 "device 'nothing-like-this'" -- "$siamcl" devices -o devi
 mkdir -p "$tmp/no-icds"
 expect no-platform 2 'no OpenCL platform found: .*pocl-opencl-icd' -- env OCL_ICD_VENDORS="$tmp/no-icds" "$siamcl" devices
 
+# expect_file NAME FILE PATTERN: FILE exists and matches PATTERN.
+expect_file() {
+  if [ -f "$2" ] && grep -Eq -- "$3" "$2"; then
+    passed=$((passed + 1))
+    echo "ok   $1"
+  else
+    failed=$((failed + 1))
+    echo "FAIL $1: $2 missing or without /$3/"
+  fi
+}
+
+# ---- training, evaluation and inference on the tiny fixtures ----
+cat >"$tmp/tiny.ini" <<EOT
+[data]
+path = $data/tiny
+validation = 0.2
+
+[model]
+layers = 16,8
+activation = tanh
+
+[train]
+batch_size = 16
+epochs = 4
+patience = 2
+lr = 1e-2
+EOT
+run=$tmp/run
+expect train 0 '^siamcl +[0-9.]+' -- "$siamcl" train "$tmp/tiny.ini" -o output.dir="$run"
+expect_file train-history "$run/history.csv" '^1,[0-9.]+,[0-9.]+'
+expect_file train-metrics "$run/metrics.json" '"name": "raw_cosine"'
+expect_file train-config "$run/config.ini" '^input = 64$'
+expect_file train-test-pairs "$run/test_pairs.csv" '^left,right,target$'
+expect eval 0 '^constant_mean +0.2500' -- "$siamcl" eval "$run" --json "$tmp/eval.json"
+expect_file eval-json "$tmp/eval.json" '"knn_accuracy"'
+expect embed 0 '60 embeddings of 8 values' -- "$siamcl" embed "$run/model.safetensors" "$data/tiny/t10k-images-idx3-ubyte.gz" -o "$tmp/emb.npy"
+expect_file embed-npy "$tmp/emb.npy" "'shape': \(60, 8\)"
+expect score 0 '120 scores written' -- "$siamcl" score "$run" "$run/test_pairs.csv" --images "$data/tiny/t10k-images-idx3-ubyte.gz" -o "$tmp/scores.csv"
+expect_file score-csv "$tmp/scores.csv" '^left,right,target,score$'
+expect bench 0 'train pairs/s' -- "$siamcl" bench "$tmp/tiny.ini" --batch 4,16 --seconds 0.05
+expect bench-json 0 '"train_pairs_per_s"' -- "$siamcl" bench "$tmp/tiny.ini" --batch 8 --seconds 0.05 --json
+
+# ---- bad input: one message, exit 2, and the good checkpoint untouched ----
+cp "$run/model.safetensors" "$tmp/good.safetensors"
+printf '[train]\nbach_size = 16\n' >"$tmp/typo.ini"
+expect unknown-key 2 "typo.ini:2: unknown key \\[train\\] bach_size" -- "$siamcl" train "$tmp/typo.ini" -o output.dir="$run"
+printf '[model]\nlayers = 256,,x\n' >"$tmp/layers.ini"
+expect bad-layers 2 "layers.ini:2: .model. layers = '256,,x': expected a comma-separated list" -- "$siamcl" train "$tmp/layers.ini"
+expect bad-layers-override 2 'o model.layers=64,-3: expected a comma-separated list' -- "$siamcl" train "$tmp/tiny.ini" -o model.layers=64,-3 -o output.dir="$run"
+expect bad-head 2 'expected one of cosine, euclidean, mlp' -- "$siamcl" train "$tmp/tiny.ini" -o model.head=siamese -o output.dir="$run"
+expect bad-combination 2 'needs .model. head = cosine' -- "$siamcl" train "$tmp/tiny.ini" -o train.loss=softmax -o model.head=mlp -o output.dir="$run"
+expect missing-data 2 'no-such-dir: no such folder' -- "$siamcl" train "$tmp/tiny.ini" -o data.path="$tmp/no-such-dir" -o output.dir="$run"
+cmp -s "$run/model.safetensors" "$tmp/good.safetensors" && expect_file checkpoint-untouched "$tmp/tiny.ini" . || expect_file checkpoint-untouched /nonexistent .
+expect missing-run-dir 2 'no-such-run.*No such file' -- "$siamcl" eval "$tmp/no-such-run"
+head -c 500 "$tmp/good.safetensors" >"$tmp/truncated.safetensors"
+expect truncated-checkpoint 2 'truncated' -- "$siamcl" eval "$tmp/truncated.safetensors"
+printf 'PK\003\004 this is a zip file, not a checkpoint' >"$tmp/foreign.safetensors"
+expect foreign-checkpoint 2 'foreign.safetensors: not a safetensors file' -- "$siamcl" eval "$tmp/foreign.safetensors"
+expect embed-wrong-width 2 'images of 784 values, but the model takes 64' -- "$siamcl" embed "$run" /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz -o "$tmp/e.npy"
+printf 'left,right\n0,999\n' >"$tmp/badpairs.csv"
+expect score-bad-index 2 'badpairs.csv:2: right = 999 is not an image index' -- "$siamcl" score "$run" "$tmp/badpairs.csv" --images "$data/tiny/t10k-images-idx3-ubyte.gz" -o "$tmp/s.csv"
+expect bench-bad-batch 2 'expected sizes like' -- "$siamcl" bench "$tmp/tiny.ini" --batch 8,x
+
+# ---- Ctrl-C: finish the step, save, say where, exit 130 ----
+"$siamcl" train "$tmp/tiny.ini" -o train.epochs=100000 -o train.patience=0 -o output.dir="$tmp/int" >"$tmp/int.out" 2>"$tmp/int.err" &
+pid=$!
+for _ in $(seq 600); do
+  [ -s "$tmp/int/model.safetensors" ] && break
+  sleep 0.1
+done
+kill -INT $pid
+wait $pid
+status=$?
+if [ "$status" -eq 130 ] && grep -q 'interrupted; current weights saved to .*last.safetensors' "$tmp/int.err" && [ -s "$tmp/int/last.safetensors" ]; then
+  passed=$((passed + 1))
+  echo "ok   interrupt"
+else
+  failed=$((failed + 1))
+  echo "FAIL interrupt: exit $status"
+  sed 's/^/    /' "$tmp/int.err"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -34,7 +34,7 @@ def load_idx(path, magic):
         if data[:2] == b"\x1f\x8b":
             data = gzip.decompress(data)
     except (OSError, EOFError) as e:
-        fail(f"{path}: {e}")
+        fail(f"{path}: {getattr(e, 'strerror', None) or e}")
     ndim = magic & 0xFF
     if len(data) < 4 + 4 * ndim or int.from_bytes(data[:4], "big") != magic:
         fail(f"{path}: not an IDX file with magic 0x{magic:08x}")
@@ -78,18 +78,25 @@ def read_pairs(path, n_images):
     """(left, right, target) from a siamcl pairs CSV, checked against the image count."""
     try:
         with open(path) as f:
-            header = f.readline().strip()
-            rows = np.loadtxt(f, delimiter=",", ndmin=2)
-    except (OSError, ValueError) as e:
-        fail(f"{path}: {e}")
-    if header != "left,right,target" or rows.shape[1] != 3:
-        fail(f"{path}: expected the columns left,right,target")
-    left, right = rows[:, 0].astype(np.int64), rows[:, 1].astype(np.int64)
-    if len(rows) == 0 or min(left.min(), right.min()) < 0 or max(left.max(), right.max()) >= n_images:
-        fail(f"{path}: no pairs, or an index outside 0..{n_images - 1}")
+            header, body = f.readline().strip(), f.read().split()
+    except OSError as e:
+        fail(f"{path}: {e.strerror}")
+    if header != "left,right,target":
+        fail(f"{path}: expected the header left,right,target")
+    if not body:
+        fail(f"{path}: no pairs")
+    try:
+        rows = np.array([line.split(",") for line in body], dtype=np.float64)
+    except ValueError:
+        rows = None
+    if rows is None or rows.ndim != 2 or rows.shape[1] != 3:
+        fail(f"{path}: expected rows of three numbers left,right,target")
+    idx = rows[:, :2]
+    if (idx % 1).any() or idx.min() < 0 or idx.max() >= n_images:
+        fail(f"{path}: an image index that is not an integer in 0..{n_images - 1}")
     if not np.isin(rows[:, 2], (0, 1)).all():
         fail(f"{path}: a target other than 0 or 1")
-    return left, right, rows[:, 2].astype(np.float32)
+    return idx[:, 0].astype(np.int64), idx[:, 1].astype(np.int64), rows[:, 2].astype(np.float32)
 
 
 def auc(s, y):

@@ -1,0 +1,119 @@
+/* Checkpoints: a saved model loads back bit for bit with its config, and files that are not
+ * siamcl checkpoints of the model their metadata describes are refused by name. */
+#include "harness.h"
+#include "reference.h"
+
+#include "siamcl/checkpoint.h"
+#include "siamcl/safetensors.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *config_text = "[model]\ninput = 12\nlayers = 8,4\nhead = mlp\nhead_layers = 5\n"
+                                 "output = range\ntarget_min = 1\ntarget_max = 3\n";
+
+static int has(const char *needle) {
+    return strstr(sc_last_error(), needle) != NULL;
+}
+
+static void path_for(char *path, size_t n, const char *name) {
+    snprintf(path, n, "/tmp/siamcl_ckpt_%d_%s.safetensors", (int)getpid(), name);
+}
+
+/* A model built from config_text with random parameters, saved to path. */
+static int save_model(const char *path, sc_model **m, sc_config **cfg) {
+    sc_job job;
+    SC_TRY(sc_config_parse(config_text, "test config", cfg));
+    SC_TRY(sc_job_read(*cfg, &job));
+    SC_TRY(sc_model_create(test_runtime(), &job.model, &job.train.loss, 4, 99, m));
+    return sc_checkpoint_save(*m, *cfg, path);
+}
+
+static void round_trip(void) {
+    char path[128];
+    path_for(path, sizeof path, "round");
+    sc_model *a = NULL, *b = NULL;
+    sc_config *cfg = NULL, *loaded = NULL;
+    sc_job job;
+    CHECK_OK(save_model(path, &a, &cfg));
+    int rc = sc_checkpoint_load(test_runtime(), path, 0, &loaded, &job, &b);
+    unlink(path);
+    CHECK(rc == SC_OK, "%s", sc_last_error());
+    size_t n = a->nparams;
+    float *pa = malloc(n * sizeof *pa), *pb = malloc(n * sizeof *pb);
+    CHECK_OK(sc_model_get_params(a, pa));
+    CHECK_OK(sc_model_get_params(b, pb));
+    int same = b->nparams == n && !memcmp(pa, pb, n * sizeof *pa);
+    int shape = job.model.head == SC_HEAD_MLP && job.model.layers[1] == 4 &&
+                job.model.head_layers[0] == 5 && job.model.target_max == 3;
+    free(pa), free(pb);
+    sc_model_free(a), sc_model_free(b);
+    sc_config_free(cfg), sc_config_free(loaded);
+    CHECK(same, "parameters differ after loading");
+    CHECK(shape, "the config did not come back");
+}
+
+static void other_shape_is_refused(void) {
+    char path[128], bad[128];
+    path_for(path, sizeof path, "shape");
+    path_for(bad, sizeof bad, "shape_bad");
+    sc_model *m = NULL, *b = NULL;
+    sc_config *cfg = NULL, *loaded = NULL;
+    sc_job job;
+    CHECK_OK(save_model(path, &m, &cfg));
+    /* the same tensors under a config whose first layer is wider */
+    float *p = malloc(m->nparams * sizeof *p);
+    CHECK_OK(sc_model_get_params(m, p));
+    sc_tensor t[] = {{"tower.0.weight", p, 2, {8, 12}}, {"tower.0.bias", p + 96, 1, {8}}};
+    sc_meta meta[] = {{"format", SC_CHECKPOINT_FORMAT},
+                      {"config", "[model]\ninput = 12\nlayers = 9,4\n"}};
+    int rc = sc_safetensors_write(bad, t, 2, meta, 2);
+    if (rc == SC_OK) rc = sc_checkpoint_load(test_runtime(), bad, 0, &loaded, &job, &b);
+    unlink(path), unlink(bad);
+    free(p);
+    sc_model_free(m);
+    sc_config_free(cfg);
+    CHECK(rc == SC_EINPUT && b == NULL && loaded == NULL, "rc %d", rc);
+    CHECK(has(bad) && has("tower.0.weight") && has("[8, 12]") && has("[9, 12]"), "%s",
+          sc_last_error());
+}
+
+static void foreign_safetensors_are_refused(void) {
+    char path[128];
+    path_for(path, sizeof path, "foreign");
+    float x[2] = {1, 2};
+    sc_tensor t[] = {{"embeddings", x, 1, {2}}};
+    sc_meta meta[] = {{"format", "pt"}};
+    sc_model *m = NULL;
+    sc_config *cfg = NULL;
+    sc_job job;
+    CHECK_OK(sc_safetensors_write(path, t, 1, meta, 1));
+    int rc = sc_checkpoint_load(test_runtime(), path, 0, &cfg, &job, &m);
+    unlink(path);
+    CHECK(rc == SC_EINPUT && m == NULL, "rc %d", rc);
+    CHECK(has("not a siamcl checkpoint"), "%s", sc_last_error());
+}
+
+static void bad_config_in_metadata_names_it(void) {
+    char path[128];
+    path_for(path, sizeof path, "meta");
+    float x[2] = {1, 2};
+    sc_tensor t[] = {{"range", x, 1, {2}}};
+    sc_meta meta[] = {{"format", SC_CHECKPOINT_FORMAT}, {"config", "[model]\nlayrs = 8\n"}};
+    sc_model *m = NULL;
+    sc_config *cfg = NULL;
+    sc_job job;
+    CHECK_OK(sc_safetensors_write(path, t, 1, meta, 2));
+    int rc = sc_checkpoint_load(test_runtime(), path, 0, &cfg, &job, &m);
+    unlink(path);
+    CHECK(rc == SC_EINPUT, "rc %d", rc);
+    CHECK(has("(metadata):2: unknown key [model] layrs"), "%s", sc_last_error());
+}
+
+static void quiet(void) {
+    sc_error_set_quiet(1);
+}
+
+TEST_MAIN(TEST(quiet), TEST(round_trip), TEST(other_shape_is_refused),
+          TEST(foreign_safetensors_are_refused), TEST(bad_config_in_metadata_names_it))
