@@ -27,6 +27,10 @@ static void add_dense(tensor_list *l, const char *part, int index, const sc_dens
 static void list_tensors(const sc_model *m, const float *p, tensor_list *l) {
     l->n = 0;
     for (int i = 0; i < m->ntower; i++) add_dense(l, "tower", i, &m->tower[i], p);
+    if (m->cfg.sparse_input) { /* the embedding table holds a row per feature */
+        l->t[0].shape[0] = m->tower[0].in;
+        l->t[0].shape[1] = m->tower[0].out;
+    }
     for (int i = 0; i < m->nhead; i++) add_dense(l, "head", i, &m->head[i], p);
     if (m->ab >= 0) {
         snprintf(l->names[l->n], sizeof l->names[0], "range");

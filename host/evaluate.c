@@ -5,19 +5,34 @@
 #include <math.h>
 #include <stdlib.h>
 
-int sc_score_pairs(sc_model *m, const sc_images *im, const sc_pairs_dev *p, float *scores,
-                   double *loss) {
+/* Scores pairs batch by batch, either images (im) or texts (x). */
+static int score(sc_model *m, const sc_images *im, const sc_csr_dev *x, const sc_pairs_dev *p,
+                 float *scores, double *loss) {
     double last;
     SC_TRY(sc_model_loss_reset(m));
     for (size_t first = 0; first < p->n; first += m->max_pairs) {
         size_t n = p->n - first < m->max_pairs ? p->n - first : m->max_pairs;
-        SC_TRY(sc_gather_pairs(m->rt, im->rows, im->width, p, first, n, sc_model_input(m),
-                               sc_model_targets(m)));
+        if (im)
+            SC_TRY(sc_gather_pairs(m->rt, im->rows, im->width, p, first, n, sc_model_input(m),
+                                   sc_model_targets(m)));
+        else
+            SC_TRY(sc_model_text_batch(m, x, p, first, NULL, 0));
+        if (!im) SC_TRY(sc_copy(m->rt, sc_model_targets(m), (sc_view){p->target, first}, n));
         SC_TRY(sc_model_forward(m, n));
         SC_TRY(sc_model_loss(m, n));
         SC_TRY(sc_download(m->rt, scores + first, m->ws.score, n));
     }
     return sc_model_loss_read(m, loss, &last);
+}
+
+int sc_score_pairs(sc_model *m, const sc_images *im, const sc_pairs_dev *p, float *scores,
+                   double *loss) {
+    return score(m, im, NULL, p, scores, loss);
+}
+
+int sc_score_text_pairs(sc_model *m, const sc_csr_dev *x, const sc_pairs_dev *p, float *scores,
+                        double *loss) {
+    return score(m, NULL, x, p, scores, loss);
 }
 
 int sc_embed_images(sc_model *m, const sc_images *im, size_t first, size_t n, cl_mem out) {
@@ -137,6 +152,26 @@ int sc_evaluate(sc_model *m, const sc_dataset *d, sc_report *out) {
     return rc;
 }
 
+static void regression_row(sc_regression_row *row, const char *name, const float *s, const float *y,
+                           size_t n) {
+    row->name = name;
+    row->mse = sc_metric_mse(s, y, n);
+    row->rmse = sqrt(row->mse);
+    row->mae = sc_metric_mae(s, y, n);
+    row->pearson = sc_metric_pearson(s, y, n);
+    row->spearman = sc_metric_spearman(s, y, n);
+}
+
+void sc_regression_fill(const float *scores, const float *targets, size_t n, double train_mean,
+                        sc_regression_report *r) {
+    float *mean = malloc((n ? n : 1) * sizeof *mean);
+    r->n = n;
+    regression_row(&r->rows[0], "siamcl", scores, targets, n);
+    for (size_t i = 0; mean && i < n; i++) mean[i] = (float)train_mean;
+    if (mean) regression_row(&r->rows[1], "constant_mean", mean, targets, n);
+    free(mean);
+}
+
 static void cell(FILE *out, double v) {
     if (isnan(v))
         fprintf(out, " %9s", "-");
@@ -177,6 +212,32 @@ void sc_report_write_rows(FILE *out, const sc_report *r) {
         number(out, "accuracy", row->accuracy, ", ");
         number(out, "threshold", row->threshold, ", ");
         number(out, "knn_accuracy", row->knn, "}");
+    }
+    fputs("\n  ]", out);
+}
+
+void sc_regression_print(FILE *out, const sc_regression_report *r) {
+    fprintf(out, "test: %zu rows\n%-14s %9s %9s %9s %9s %9s\n", r->n, "", "MSE", "RMSE", "MAE",
+            "Pearson", "Spearman");
+    for (int i = 0; i < 2; i++) {
+        const sc_regression_row *row = &r->rows[i];
+        fprintf(out, "%-14s", row->name);
+        cell(out, row->mse), cell(out, row->rmse), cell(out, row->mae);
+        cell(out, row->pearson), cell(out, row->spearman);
+        fputc('\n', out);
+    }
+}
+
+void sc_regression_write_rows(FILE *out, const sc_regression_report *r) {
+    fputs("[", out);
+    for (int i = 0; i < 2; i++) {
+        const sc_regression_row *row = &r->rows[i];
+        fprintf(out, "%s\n    {\"name\": \"%s\", ", i ? "," : "", row->name);
+        number(out, "mse", row->mse, ", ");
+        number(out, "rmse", row->rmse, ", ");
+        number(out, "mae", row->mae, ", ");
+        number(out, "pearson", row->pearson, ", ");
+        number(out, "spearman", row->spearman, "}");
     }
     fputs("\n  ]", out);
 }

@@ -2,12 +2,32 @@
 
 #include <string.h>
 
-const char *const sc_data_format_names[] = {"idx", NULL};
+const char *const sc_data_format_names[] = {"idx", "csv", NULL};
+
+static int read_csv_data(sc_config *cfg, sc_data_config *d) {
+    int enc, n;
+    SC_TRY(sc_cfg_enum(cfg, "data", "encoding", sc_encoding_names, SC_UTF8, &enc));
+    d->encoding = (sc_encoding)enc;
+    SC_TRY(sc_cfg_str(cfg, "data", "left", "search_term", &d->left));
+    SC_TRY(sc_cfg_str(cfg, "data", "right", "product_title", &d->right));
+    SC_TRY(sc_cfg_str(cfg, "data", "target", "relevance", &d->target));
+    SC_TRY(sc_cfg_str(cfg, "data", "group", "", &d->group));
+    SC_TRY(sc_cfg_int_list(cfg, "data", "split", "70,10,20", 0, d->split, 3, &n));
+    if (n != 3 || d->split[0] + d->split[1] + d->split[2] != 100 || !d->split[0] || !d->split[1])
+        return sc_cfg_invalid(cfg, "data", "split",
+                              "expected train,validation,test percentages adding up to 100, "
+                              "train and validation above 0");
+    return sc_features_config_read(cfg, &d->features);
+}
 
 static int read_data(sc_config *cfg, sc_data_config *d) {
     int format;
     SC_TRY(sc_cfg_enum(cfg, "data", "format", sc_data_format_names, SC_DATA_IDX, &format));
     d->format = (sc_data_format)format;
+    if (d->format == SC_DATA_CSV) {
+        SC_TRY(sc_cfg_str(cfg, "data", "path", "data/home-depot/train.csv", &d->path));
+        return read_csv_data(cfg, d);
+    }
     SC_TRY(sc_cfg_str(cfg, "data", "path", "/usr/share/datasets/fashion-mnist", &d->path));
     return sc_cfg_float(cfg, "data", "validation", 0.1, 0.0, 0.9, &d->validation);
 }
@@ -43,6 +63,14 @@ int sc_job_read(sc_config *cfg, sc_job *job) {
     SC_TRY(sc_cfg_str(cfg, "device", "select", "auto", &select));
     SC_TRY(read_data(cfg, &job->data));
     SC_TRY(sc_model_config_read(cfg, &job->model));
+    if (job->data.format == SC_DATA_CSV) { /* text: an embedding bag over the hashed features */
+        int buckets = (int)job->data.features.buckets;
+        if (job->model.input && job->model.input != buckets)
+            return sc_cfg_invalid(cfg, "model", "input",
+                                  "text input is as wide as [features] buckets; leave it out");
+        job->model.input = buckets;
+        job->model.sparse_input = 1;
+    }
     SC_TRY(read_train(cfg, &job->train));
     SC_TRY(sc_model_config_check(cfg, &job->model, &job->train.loss));
     char def[sizeof job->out_dir];

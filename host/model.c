@@ -24,8 +24,13 @@ static size_t layout_params(sc_model *m) {
     int in = c->input;
     for (int l = 0; l < c->nlayers; l++) {
         sc_act act = l + 1 == c->nlayers ? c->output_activation : c->activation;
-        place(&m->tower[l], in, c->layers[l], act, &n);
+        place(&m->tower[l], in, c->layers[l], act, &n); /* the sparse table is in x out too */
         in = c->layers[l];
+    }
+    if (c->sparse_input) {
+        m->sparse = (sc_sparse_layer){(uint32_t)c->input, c->layers[0], m->tower[0].w,
+                                      m->tower[0].b, m->tower[0].act, 0};
+        m->table = (size_t)c->input * c->layers[0];
     }
     m->ntower = c->nlayers;
     m->nhead = 0;
@@ -64,7 +69,7 @@ static size_t max_width(const int *w, int n) {
 static size_t plan_workspace(sc_model *m, cl_mem mem) {
     const sc_model_config *c = &m->cfg;
     size_t B = m->max_pairs, R = 2 * B, E = (size_t)sc_model_embedding_width(m), used = 0;
-    m->ws.act[0] = take(mem, &used, R * c->input);
+    m->ws.act[0] = take(mem, &used, c->sparse_input ? 0 : R * c->input);
     for (int l = 0; l < c->nlayers; l++) m->ws.act[l + 1] = take(mem, &used, R * c->layers[l]);
     m->ws.emb = m->ws.act[c->nlayers];
     if (c->normalize) {
@@ -120,6 +125,7 @@ static int check_fits(const sc_model *m, size_t work) {
                     (double)d->global_mem / 1048576.0, (double)d->max_alloc / 1048576.0);
 }
 
+/* The parameters of layer d drawn uniformly from the range that suits its activation. */
 static void init_dense(const sc_dense *d, float *p, sc_rng *r) {
     /* He-uniform keeps relu activations' variance; Xavier-uniform suits the others */
     double fan = d->act == SC_ACT_RELU ? d->in : d->in + d->out;
@@ -188,11 +194,40 @@ void sc_model_free(sc_model *m) {
     sc_buffer_free(m->ws.acc);
     sc_buffer_free(m->ws.logits);
     sc_buffer_free(m->ws.dlogits);
+    sc_buffer_free(m->sparse_grad);
     free(m);
 }
 
+int sc_model_text_batch(sc_model *m, const sc_csr_dev *x, const sc_pairs_dev *p, size_t first,
+                        const sc_sparse_plan_dev *plan, size_t step) {
+    m->text.x = x;
+    m->text.pairs = p;
+    m->text.first = first;
+    m->text.plan = plan;
+    m->text.step = step;
+    if (!plan || plan->max_features <= m->sparse_rows) return SC_OK;
+    sc_buffer_free(m->sparse_grad);
+    m->sparse_grad = NULL;
+    m->sparse_rows = 0;
+    SC_TRY(sc_buffer_new(m->rt, plan->max_features * m->sparse.out * sizeof(float),
+                         &m->sparse_grad));
+    m->sparse_rows = plan->max_features;
+    return SC_OK;
+}
+
+static int first_layer_forward(sc_model *m, size_t rows) {
+    if (!m->cfg.sparse_input)
+        return sc_dense_forward(m->rt, &m->tower[0], sc_model_params(m), m->ws.act[0],
+                                m->ws.act[1], rows);
+    if (!m->text.x || rows % 2)
+        return sc_error(SC_ERR, "a text model needs a batch of pairs (sc_model_text_batch)");
+    return sc_sparse_forward(m->rt, &m->sparse, sc_model_params(m), m->text.x, m->text.pairs,
+                             m->text.first, rows / 2, m->ws.act[1]);
+}
+
 int sc_model_embed(sc_model *m, size_t rows) {
-    for (int l = 0; l < m->ntower; l++)
+    SC_TRY(first_layer_forward(m, rows));
+    for (int l = 1; l < m->ntower; l++)
         SC_TRY(sc_dense_forward(m->rt, &m->tower[l], sc_model_params(m), m->ws.act[l],
                                 m->ws.act[l + 1], rows));
     if (!m->cfg.normalize) return SC_OK;
@@ -211,8 +246,12 @@ static int mlp_forward(sc_model *m, size_t pairs, size_t dim) {
 }
 
 int sc_model_forward(sc_model *m, size_t pairs) {
-    size_t dim = (size_t)sc_model_embedding_width(m);
     SC_TRY(sc_model_embed(m, 2 * pairs));
+    return sc_model_head_forward(m, pairs);
+}
+
+int sc_model_head_forward(sc_model *m, size_t pairs) {
+    size_t dim = (size_t)sc_model_embedding_width(m);
     switch (m->cfg.head) {
     case SC_HEAD_COSINE:
         SC_TRY(sc_cosine_forward(m->rt, m->ws.emb, m->ws.sim, pairs, dim));
@@ -330,13 +369,18 @@ int sc_model_backward(sc_model *m, size_t pairs) {
         SC_TRY(sc_normalize_backward(m->rt, m->ws.emb, m->ws.norm, cur, other, R, E));
         swap(&cur, &other);
     }
-    for (int l = m->ntower - 1; l >= 0; l--) {
-        sc_view dx = l ? other : (sc_view){NULL, 0}; /* the input needs no gradient */
+    for (int l = m->ntower - 1; l >= 1; l--) {
         SC_TRY(sc_dense_backward(m->rt, &m->tower[l], sc_model_params(m), sc_model_grads(m),
-                                 m->ws.act[l], m->ws.act[l + 1], cur, dx, R));
+                                 m->ws.act[l], m->ws.act[l + 1], cur, other, R));
         swap(&cur, &other);
     }
-    return SC_OK;
+    /* the first layer: no gradient for the input */
+    if (!m->cfg.sparse_input)
+        return sc_dense_backward(m->rt, &m->tower[0], sc_model_params(m), sc_model_grads(m),
+                                 m->ws.act[0], m->ws.act[1], cur, (sc_view){NULL, 0}, R);
+    if (!m->text.plan) return sc_error(SC_ERR, "training a text model needs the epoch's plan");
+    return sc_sparse_backward(m->rt, &m->sparse, m->text.plan, m->text.step, sc_model_grads(m),
+                              m->ws.act[1], cur, (sc_view){m->sparse_grad, 0});
 }
 
 int sc_model_loss_read(sc_model *m, double *mean, double *last) {

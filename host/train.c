@@ -5,6 +5,7 @@
 #include "siamcl/json.h"
 #include "siamcl/metrics.h"
 #include "siamcl/progress.h"
+#include "siamcl/textdata.h"
 
 #include <errno.h>
 #include <math.h>
@@ -48,10 +49,16 @@ typedef struct run {
     sc_runtime *rt;
     sc_config *cfg;
     sc_job *job;
-    sc_dataset data;
+    int text;           /* the text task (else images) */
+    sc_dataset data;    /* images */
+    sc_text_data tdata; /* texts, their features on the device, and their fixed pairs */
+    sc_csr_dev texts;
+    sc_pairs val, tests;
+    sc_pairs_dev val_dev, test_dev;
     sc_model *model;
     sc_optimizer *opt;
-    float *best; /* host copy of the best parameters */
+    sc_sparse_optimizer *sopt; /* text: the embedding table's lazy optimizer */
+    float *best;               /* host copy of the best parameters */
     int best_epoch;
     double best_loss;
     double seconds, pairs; /* training time and pairs, all epochs */
@@ -84,7 +91,7 @@ static int write_config(run *r) {
     return sc_atomic_commit(&f);
 }
 
-/* Sets [model] input from the data, or checks the config's value against it. */
+/* Sets [model] input from the images, or checks the config's value against them. */
 static int input_from_data(run *r) {
     size_t width = r->data.train.width;
     if (r->job->model.input == 0) {
@@ -99,20 +106,83 @@ static int input_from_data(run *r) {
     return SC_OK;
 }
 
+static int setup_images(run *r) {
+    SC_TRY(sc_dataset_load(r->rt, r->job, &r->data));
+    SC_TRY(input_from_data(r));
+    r->val_dev = r->data.val_dev;
+    r->test_dev = r->data.test_dev;
+    return SC_OK;
+}
+
+static int setup_texts(run *r) {
+    const sc_job *job = r->job;
+    SC_TRY(sc_text_data_load(&job->data, job->train.seed, &r->tdata));
+    SC_TRY(sc_csr_upload(r->rt, &r->tdata.texts, &r->texts));
+    SC_TRY(sc_text_pairs(&r->tdata, SC_SPLIT_VAL, &r->val));
+    SC_TRY(sc_text_pairs(&r->tdata, SC_SPLIT_TEST, &r->tests));
+    SC_TRY(sc_pairs_upload(r->rt, &r->val, &r->val_dev));
+    SC_TRY(sc_pairs_upload(r->rt, &r->tests, &r->test_dev));
+    fprintf(stderr, "siamcl: %s: %zu rows, %zu / %zu / %zu for training / validation / test\n",
+            job->data.path, r->tdata.n, r->tdata.count[0], r->tdata.count[1], r->tdata.count[2]);
+    return SC_OK;
+}
+
 static int setup(run *r) {
     const sc_job *job = r->job;
-    SC_TRY(sc_dataset_load(r->rt, job, &r->data));
-    SC_TRY(input_from_data(r));
-    size_t eval = job->train.batch_size;
-    if (job->train.loss.kind != SC_LOSS_SOFTMAX && eval < 256) eval = 256; /* faster scoring */
-    SC_TRY(sc_model_create(r->rt, &job->model, &job->train.loss, eval, job->train.seed, &r->model));
-    SC_TRY(sc_optimizer_create(r->rt, &job->train.optim, r->model->nparams, &r->opt));
-    if (!(r->best = malloc(r->model->nparams * sizeof *r->best)))
-        return sc_error(SC_ERR, "out of memory");
+    SC_TRY(r->text ? setup_texts(r) : setup_images(r));
+    SC_TRY(sc_model_create(r->rt, &job->model, &job->train.loss, sc_job_eval_batch(job),
+                           job->train.seed, &r->model));
+    sc_model *m = r->model;
+    SC_TRY(sc_optimizer_create(r->rt, &job->train.optim, m->nparams - m->table, &r->opt));
+    if (r->text) SC_TRY(sc_sparse_optimizer_create(r->rt, &job->train.optim, &m->sparse, &r->sopt));
+    if (!(r->best = malloc(m->nparams * sizeof *r->best))) return sc_error(SC_ERR, "out of memory");
     SC_TRY(sc_make_dirs(job->out_dir));
     SC_TRY(write_config(r));
+    if (r->text) return sc_text_write_split(&r->tdata, in_dir(r, "split.csv"));
     SC_TRY(write_pairs(r, "val_pairs.csv", &r->data.val));
     return write_pairs(r, "test_pairs.csv", &r->data.tests);
+}
+
+/* The epoch's training pairs: images draw new partners; texts shuffle their training rows. */
+static int epoch_pairs(run *r, int epoch, sc_pairs *out) {
+    uint64_t seed = r->job->train.seed;
+    if (!r->text) return sc_dataset_epoch_pairs(&r->data, seed, epoch, out);
+    SC_TRY(sc_text_pairs(&r->tdata, SC_SPLIT_TRAIN, out));
+    sc_pairs_shuffle(out, seed, 1000 + (uint64_t)epoch);
+    return SC_OK;
+}
+
+/* Puts step s (pairs first .. first + n - 1) into the model. */
+static int load_batch(run *r, const sc_pairs_dev *dev, const sc_sparse_plan_dev *plan, size_t s,
+                      size_t first, size_t n) {
+    sc_model *m = r->model;
+    if (!r->text)
+        return sc_gather_pairs(r->rt, r->data.train.rows, r->data.train.width, dev, first, n,
+                               sc_model_input(m), sc_model_targets(m));
+    SC_TRY(sc_model_text_batch(m, &r->texts, dev, first, plan, s));
+    return sc_copy(r->rt, sc_model_targets(m), (sc_view){dev->target, first}, n);
+}
+
+/* The dense optimizer updates what follows the embedding table; the lazy one, the table. */
+static int update(run *r, const sc_sparse_plan_dev *plan, size_t s) {
+    sc_model *m = r->model;
+    SC_TRY(sc_optimizer_step(r->opt, sc_view_at(sc_model_params(m), m->table),
+                             sc_view_at(sc_model_grads(m), m->table)));
+    if (!r->text) return SC_OK;
+    return sc_sparse_optimizer_step(r->sopt, sc_model_params(m), plan, s,
+                                    (sc_view){m->sparse_grad, 0});
+}
+
+/* The text task's plan of the epoch: each step's features, for the table's gradient. */
+static int plan_epoch(run *r, const sc_pairs *pairs, sc_sparse_plan_dev *dev) {
+    sc_sparse_plan plan;
+    memset(dev, 0, sizeof *dev);
+    if (!r->text) return SC_OK;
+    SC_TRY(sc_sparse_plan_build(&r->model->sparse, &r->tdata.texts, pairs->left, pairs->right,
+                                pairs->n, r->job->train.batch_size, &plan));
+    int rc = sc_sparse_plan_upload(r->rt, &plan, dev);
+    sc_sparse_plan_free(&plan);
+    return rc;
 }
 
 /* One pass over the epoch's pairs; *loss is their mean training loss. */
@@ -121,8 +191,10 @@ static int train_epoch(run *r, int epoch, double *loss, double *seconds, size_t 
     sc_model *m = r->model;
     sc_pairs pairs;
     sc_pairs_dev dev;
-    SC_TRY(sc_dataset_epoch_pairs(&r->data, t->seed, epoch, &pairs));
+    sc_sparse_plan_dev plan;
+    SC_TRY(epoch_pairs(r, epoch, &pairs));
     int rc = sc_pairs_upload(r->rt, &pairs, &dev);
+    if (rc == SC_OK) rc = plan_epoch(r, &pairs, &plan);
     sc_pairs_free(&pairs);
     SC_TRY(rc);
     size_t steps = (dev.n + t->batch_size - 1) / t->batch_size, done = 0;
@@ -133,11 +205,10 @@ static int train_epoch(run *r, int epoch, double *loss, double *seconds, size_t 
     for (size_t s = 0; s < steps && rc == SC_OK && !interrupted; s++) {
         size_t first = s * t->batch_size, n = dev.n - first;
         if (n > t->batch_size) n = t->batch_size;
-        rc = sc_gather_pairs(r->rt, r->data.train.rows, r->data.train.width, &dev, first, n,
-                             sc_model_input(m), sc_model_targets(m));
+        rc = load_batch(r, &dev, &plan, s, first, n);
         if (rc == SC_OK) rc = sc_model_forward(m, n);
         if (rc == SC_OK) rc = sc_model_backward(m, n);
-        if (rc == SC_OK) rc = sc_optimizer_step(r->opt, sc_model_params(m), sc_model_grads(m));
+        if (rc == SC_OK) rc = update(r, &plan, s);
         done += n;
         if (rc == SC_OK && sc_progress_due(&p) &&
             (rc = sc_model_loss_read(m, loss, &last)) == SC_OK)
@@ -148,15 +219,27 @@ static int train_epoch(run *r, int epoch, double *loss, double *seconds, size_t 
     *seconds = sc_progress_end(&p);
     *pairs_done = done;
     sc_pairs_dev_free(&dev);
+    sc_sparse_plan_dev_free(&plan);
     return rc;
 }
 
-static int write_history_row(FILE *f, int epoch, double train_loss, double val_loss,
+static int score_val(run *r, float *scores, double *loss) {
+    if (r->text) return sc_score_text_pairs(r->model, &r->texts, &r->val_dev, scores, loss);
+    return sc_score_pairs(r->model, &r->data.train, &r->val_dev, scores, loss);
+}
+
+/* Validation quality: ROC-AUC for 0/1 targets, Spearman's correlation for graded ones. */
+static double val_quality(const run *r, const float *scores, const sc_pairs *val) {
+    return r->text ? sc_metric_spearman(scores, val->target, val->n)
+                   : sc_metric_auc(scores, val->target, val->n);
+}
+
+static int write_history_row(const run *r, FILE *f, int epoch, double train_loss, double val_loss,
                              const float *scores, const sc_pairs *val, double seconds,
                              double rate) {
     fprintf(f, "%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.2f,%.0f\n", epoch, train_loss, val_loss,
             sc_metric_mse(scores, val->target, val->n), sc_metric_mae(scores, val->target, val->n),
-            sc_metric_auc(scores, val->target, val->n), seconds, rate);
+            val_quality(r, scores, val), seconds, rate);
     fflush(f);
     return ferror(f) ? sc_error(SC_ERR, "writing history.csv failed") : SC_OK;
 }
@@ -171,7 +254,8 @@ static int keep_best(run *r, int epoch, double val_loss) {
 
 static int epochs(run *r, FILE *history) {
     const sc_train_config *t = &r->job->train;
-    float *scores = malloc(r->data.val.n * sizeof *scores);
+    const sc_pairs *val = r->text ? &r->val : &r->data.val;
+    float *scores = malloc((val->n ? val->n : 1) * sizeof *scores);
     int rc = scores ? SC_OK : sc_error(SC_ERR, "out of memory"), waited = 0;
     r->best_loss = INFINITY;
     for (int e = 1; e <= t->epochs && rc == SC_OK && !interrupted; e++) {
@@ -182,19 +266,18 @@ static int epochs(run *r, FILE *history) {
         r->epochs = e;
         r->seconds += seconds;
         r->pairs += (double)done;
-        rc = sc_score_pairs(r->model, &r->data.train, &r->data.val_dev, scores, &val_loss);
+        rc = score_val(r, scores, &val_loss);
         double rate = (double)done / seconds;
         if (rc == SC_OK)
-            rc = write_history_row(history, e, loss, val_loss, scores, &r->data.val, seconds, rate);
+            rc = write_history_row(r, history, e, loss, val_loss, scores, val, seconds, rate);
         int improved = val_loss < r->best_loss - t->min_delta;
         if (rc == SC_OK && improved) rc = keep_best(r, e, val_loss);
         waited = improved ? 0 : waited + 1;
         fprintf(stderr,
-                "epoch %d/%d: train loss %.4f, val loss %.4f, val AUC %.4f, %.1f s, %.0f "
+                "epoch %d/%d: train loss %.4f, val loss %.4f, val %s %.4f, %.1f s, %.0f "
                 "pairs/s%s\n",
-                e, t->epochs, loss, val_loss,
-                sc_metric_auc(scores, r->data.val.target, r->data.val.n), seconds, rate,
-                improved ? " (best)" : "");
+                e, t->epochs, loss, val_loss, r->text ? "Spearman" : "AUC",
+                val_quality(r, scores, val), seconds, rate, improved ? " (best)" : "");
         if (t->patience && waited >= t->patience) {
             fprintf(stderr,
                     "siamcl: no improvement of the validation loss by %g in %d epochs: "
@@ -207,7 +290,8 @@ static int epochs(run *r, FILE *history) {
     return rc;
 }
 
-static int write_metrics(run *r, const sc_report *rep) {
+/* metrics.json: the run, and the rows of the image report or the text regression report. */
+static int write_metrics(run *r, const sc_report *rep, const sc_regression_report *reg) {
     sc_atomic_file f;
     SC_TRY(sc_atomic_open(in_dir(r, "metrics.json"), &f));
     fputs("{\n  \"device\": ", f.file);
@@ -218,7 +302,10 @@ static int write_metrics(run *r, const sc_report *rep) {
             ",\n  \"epochs\": %d,\n  \"best_epoch\": %d,\n  \"seconds_per_epoch\": %.3f,\n"
             "  \"train_pairs_per_s\": %.1f,\n  \"rows\": ",
             r->epochs, r->best_epoch, r->seconds / r->epochs, r->pairs / r->seconds);
-    sc_report_write_rows(f.file, rep);
+    if (rep)
+        sc_report_write_rows(f.file, rep);
+    else
+        sc_regression_write_rows(f.file, reg);
     fputs("\n}\n", f.file);
     return sc_atomic_commit(&f);
 }
@@ -236,21 +323,45 @@ static int stop_interrupted(run *r) {
     return SC_INTERRUPTED;
 }
 
+static int evaluate_texts(run *r) {
+    sc_regression_report reg;
+    double loss;
+    float *scores = malloc((r->tests.n ? r->tests.n : 1) * sizeof *scores);
+    int rc = scores ? sc_score_text_pairs(r->model, &r->texts, &r->test_dev, scores, &loss)
+                    : sc_error(SC_ERR, "out of memory");
+    if (rc == SC_OK) {
+        sc_regression_fill(scores, r->tests.target, r->tests.n, sc_text_train_mean(&r->tdata),
+                           &reg);
+        sc_regression_print(stdout, &reg);
+        rc = write_metrics(r, NULL, &reg);
+    }
+    free(scores);
+    return rc;
+}
+
 static int finish(run *r) {
     if (!r->best_epoch) return sc_error(SC_ERR, "no epoch finished");
-    sc_report rep;
     SC_TRY(sc_model_set_params(r->model, r->best));
-    fprintf(stderr, "siamcl: evaluating the best weights (epoch %d) on the test pairs\n",
-            r->best_epoch);
-    SC_TRY(sc_evaluate(r->model, &r->data, &rep));
-    sc_report_print(stdout, &rep);
-    SC_TRY(write_metrics(r, &rep));
+    if (r->text && !r->tests.n) {
+        printf("no test rows ([data] split gives test 0): nothing to evaluate\n");
+    } else {
+        fprintf(stderr, "siamcl: evaluating the best weights (epoch %d) on the test pairs\n",
+                r->best_epoch);
+        if (r->text) {
+            SC_TRY(evaluate_texts(r));
+        } else {
+            sc_report rep;
+            SC_TRY(sc_evaluate(r->model, &r->data, &rep));
+            sc_report_print(stdout, &rep);
+            SC_TRY(write_metrics(r, &rep, NULL));
+        }
+    }
     printf("run directory: %s (model.safetensors, metrics.json, history.csv)\n", r->job->out_dir);
     return SC_OK;
 }
 
 int sc_train(sc_runtime *rt, sc_config *cfg, sc_job *job) {
-    run r = {.rt = rt, .cfg = cfg, .job = job};
+    run r = {.rt = rt, .cfg = cfg, .job = job, .text = job->data.format == SC_DATA_CSV};
     interrupted = 0;
     catch_interrupt();
     int rc = setup(&r);
@@ -259,11 +370,16 @@ int sc_train(sc_runtime *rt, sc_config *cfg, sc_job *job) {
     if (rc == SC_OK && !(history = fopen(in_dir(&r, "history.csv"), "w")))
         rc = sc_error(SC_EINPUT, "cannot write %s: %s", r.path, strerror(errno));
     if (rc == SC_OK) {
-        fputs("epoch,train_loss,val_loss,val_mse,val_mae,val_auc,seconds,pairs_per_s\n", history);
+        fprintf(history, "epoch,train_loss,val_loss,val_mse,val_mae,%s,seconds,pairs_per_s\n",
+                r.text ? "val_spearman" : "val_auc");
+        char what[256];
+        sc_model_describe(&job->model, &job->train.loss, what, sizeof what);
         fprintf(stderr,
-                "siamcl: training %zu parameters on %zu anchors x 2 pairs per epoch, "
-                "validating on %zu pairs; run directory %s\n",
-                r.model->nparams, r.data.nanchors, r.data.val.n, job->out_dir);
+                "siamcl: training %s: %zu parameters, %zu pairs per epoch, %zu for "
+                "validation; run directory %s\n",
+                what, r.model->nparams,
+                r.text ? r.tdata.count[SC_SPLIT_TRAIN] : 2 * r.data.nanchors,
+                r.text ? r.val.n : r.data.val.n, job->out_dir);
         rc = epochs(&r, history);
         if (fclose(history) != 0 && rc == SC_OK)
             rc = sc_error(SC_ERR, "writing %s/history.csv failed", job->out_dir);
@@ -272,7 +388,16 @@ int sc_train(sc_runtime *rt, sc_config *cfg, sc_job *job) {
     signal(SIGINT, SIG_DFL);
     free(r.best);
     sc_optimizer_free(r.opt);
+    sc_sparse_optimizer_free(r.sopt);
     sc_model_free(r.model);
-    sc_dataset_free(&r.data);
+    sc_dataset_free(&r.data); /* holds the image task's val_dev and test_dev */
+    if (r.text) {
+        sc_pairs_dev_free(&r.val_dev);
+        sc_pairs_dev_free(&r.test_dev);
+    }
+    sc_pairs_free(&r.val);
+    sc_pairs_free(&r.tests);
+    sc_csr_dev_free(&r.texts);
+    sc_text_data_free(&r.tdata);
     return rc;
 }

@@ -176,7 +176,8 @@ def main():
     ap.add_argument("--batch", type=int, default=32, help="training batch (default: %(default)s)")
     ap.add_argument("--seed", type=int, default=42, help="seed of the weights, the hold-out and "
                     "the pairs; epoch e draws with seed+e (default: %(default)s)")
-    ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: %(default)s)")
+    ap.add_argument("--threads", type=int, default=2,
+                    help="torch CPU threads (default: %(default)s)")
     ap.add_argument("--out", default="peer_metrics.json", metavar="FILE",
                     help="metrics JSON to write (default: %(default)s)")
     args = ap.parse_args()
@@ -229,7 +230,8 @@ def main():
               f"val_auc {auc(s, val[2]):.4f}  {seconds:.1f} s  {len(left) / seconds:.0f} pairs/s",
               flush=True)
         if val_loss < best_loss - MIN_DELTA:
-            best_loss, best_epoch, best_state, stale = val_loss, epoch, copy.deepcopy(model.state_dict()), 0
+            best_loss, best_epoch, stale = val_loss, epoch, 0
+            best_state = copy.deepcopy(model.state_dict())
         else:
             stale += 1
             if stale >= PATIENCE:

@@ -1,6 +1,7 @@
 /* Model checkpoints: the parameters as safetensors, with the config that builds the model in
  * the metadata, so that the file alone rebuilds it. Tensors: tower.<l>.weight (out x in),
- * tower.<l>.bias, head.<l>.weight, head.<l>.bias (mlp head), range (a, b; range output). */
+ * tower.<l>.bias, head.<l>.weight, head.<l>.bias (mlp head), range (a, b; range output). A
+ * text model's tower.0.weight is its embedding table, buckets x out. */
 #ifndef SIAMCL_CHECKPOINT_H
 #define SIAMCL_CHECKPOINT_H
 

@@ -3,18 +3,26 @@
 #ifndef SIAMCL_JOB_H
 #define SIAMCL_JOB_H
 
+#include "siamcl/csv.h"
+#include "siamcl/features.h"
 #include "siamcl/model.h"
 #include "siamcl/optim.h"
 
 #include <stdint.h>
 
-typedef enum { SC_DATA_IDX } sc_data_format;
-extern const char *const sc_data_format_names[]; /* "idx", NULL */
+typedef enum { SC_DATA_IDX, SC_DATA_CSV } sc_data_format;
+extern const char *const sc_data_format_names[]; /* "idx", "csv", NULL */
 
 typedef struct sc_data_config {
     sc_data_format format;
-    const char *path;  /* idx: a folder of <split>-images/labels files, or a file prefix */
-    double validation; /* the fraction of training anchors held out for validation */
+    const char *path;  /* idx: a folder of <split>-images/labels files, or a file prefix;
+                          csv: the file */
+    double validation; /* idx: the fraction of training anchors held out for validation */
+    /* csv */
+    sc_encoding encoding;
+    const char *left, *right, *target, *group; /* column names; group may be "" (none) */
+    int split[3];                              /* train, validation, test shares in percent */
+    sc_features_config features;
 } sc_data_config;
 
 typedef struct sc_train_config {

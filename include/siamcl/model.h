@@ -7,6 +7,7 @@
 #include "siamcl/config.h"
 #include "siamcl/dense.h"
 #include "siamcl/loss.h"
+#include "siamcl/sparse.h"
 
 #define SC_MAX_LAYERS 8
 
@@ -16,7 +17,8 @@ typedef enum { SC_OUTPUT_RAW, SC_OUTPUT_RANGE } sc_output;
 extern const char *const sc_output_names[]; /* "raw", "range", NULL */
 
 typedef struct sc_model_config {
-    int input; /* input width; 0 until the data sets it */
+    int input;        /* input width; 0 until the data sets it */
+    int sparse_input; /* text: the first layer is an embedding bag over input hashed features */
     int nlayers;
     int layers[SC_MAX_LAYERS]; /* tower widths; the last is the embedding width */
     sc_act activation;         /* hidden tower layers */
@@ -50,6 +52,19 @@ typedef struct sc_model {
     int ntower, nhead;
     long ab; /* offset of the range map's a and b, or -1 */
     size_t nparams;
+    /* sparse input: the first layer, its table W at offset 0 (table floats, updated lazily by
+     * sc_sparse_optimizer; the dense optimizer takes the rest), and the current text batch */
+    sc_sparse_layer sparse;
+    size_t table;
+    struct {
+        const sc_csr_dev *x;
+        const sc_pairs_dev *pairs;
+        size_t first;
+        const sc_sparse_plan_dev *plan; /* training only */
+        size_t step;
+    } text;
+    cl_mem sparse_grad; /* the compact table gradient: sparse_rows x out */
+    size_t sparse_rows;
     cl_mem params, grads, work;
     size_t max_pairs;
     struct {
@@ -89,10 +104,19 @@ static inline int sc_model_embedding_width(const sc_model *m) {
     return m->cfg.layers[m->cfg.nlayers - 1];
 }
 
-/* Embeddings of `rows` input rows (the tower alone): the result is m->ws.emb. */
+/* Text input: the batch is pairs first .. of p (rows of x); plan and step (NULL and 0 when not
+ * training) name the batch's part of the epoch's plan. The compact gradient grows to the
+ * plan's widest step. */
+int sc_model_text_batch(sc_model *m, const sc_csr_dev *x, const sc_pairs_dev *p, size_t first,
+                        const sc_sparse_plan_dev *plan, size_t step);
+
+/* Embeddings of `rows` input rows (the tower alone; for text input, rows is even and the rows
+ * are the batch's pairs): the result is m->ws.emb. */
 int sc_model_embed(sc_model *m, size_t rows);
 /* Scores of `pairs` pairs: the result is m->ws.score. */
 int sc_model_forward(sc_model *m, size_t pairs);
+/* The head and output map alone, on embeddings already in m->ws.emb. */
+int sc_model_head_forward(sc_model *m, size_t pairs);
 /* After sc_model_forward: the loss against the targets in sc_model_targets, added to the
  * running sum (the batch's loss gradient is prepared too, for sc_model_backward). */
 int sc_model_loss(sc_model *m, size_t pairs);

@@ -1,0 +1,69 @@
+// The sparse input layer (include/siamcl/sparse.h): an embedding bag over CSR rows, the compact
+// gradient of its table, and lazy optimizer steps over the table rows a batch touches. W is
+// (buckets x out), a row per feature. Work-items run over (c, row) of the result, dimension 0
+// being the column c, so that neighbours read and write a row of W contiguously.
+
+// z[r][c] without the bias, for batch row r: text left[first + r] when r < pairs, else
+// right[first + r - pairs]. In mean mode the sum is divided by the text's sum of values (an
+// empty text keeps 0).
+kernel void sparse_forward(global const float *w, int w_off, global const uint *offsets,
+                           global const uint *indices, global const float *values,
+                           global const int *left, global const int *right, int first, int pairs,
+                           int out, int mean, global float *z, int z_off) {
+    int c = get_global_id(0), r = get_global_id(1);
+    if (c >= out || r >= 2 * pairs) return;
+    int t = r < pairs ? left[first + r] : right[first + r - pairs];
+    w += w_off;
+    float s = 0.0f, vsum = 0.0f;
+    for (uint k = offsets[t]; k < offsets[t + 1]; k++) {
+        s += values[k] * w[(size_t)indices[k] * out + c];
+        vsum += values[k];
+    }
+    z[z_off + r * out + c] = mean && vsum != 0.0f ? s / vsum : s;
+}
+
+// g[u][c] = sum of weights[e] dz[rows[e]][c] over the entries e of the step's feature u (the
+// plan's feature fs + u), in the plan's order: the same sum on every run.
+kernel void sparse_grad(global const int *seg, global const int *rows, global const float *weights,
+                        int fs, int nfeat, global const float *dz, int dz_off, int out,
+                        global float *g, int g_off) {
+    int c = get_global_id(0), u = get_global_id(1);
+    if (c >= out || u >= nfeat) return;
+    dz += dz_off;
+    float s = 0.0f;
+    for (int e = seg[fs + u]; e < seg[fs + u + 1]; e++) s += weights[e] * dz[rows[e] * out + c];
+    g[g_off + u * out + c] = s;
+}
+
+// Lazy AdamW on the rows of W named by features[fs .. fs + nfeat), from the compact gradient g:
+// the formula of optim.cl's adam on those rows and their moments only.
+kernel void sparse_adam(global float *w, int w_off, global const float *g, int g_off,
+                        global const uint *features, int fs, int nfeat, int out, global float *m,
+                        global float *v, float lr, float beta1, float beta2, float eps, float wd,
+                        float c1, float c2) {
+    int c = get_global_id(0), u = get_global_id(1);
+    if (c >= out || u >= nfeat) return;
+    size_t j = (size_t)features[fs + u] * out + c;
+    float gi = g[g_off + u * out + c];
+    float mi = beta1 * m[j] + (1.0f - beta1) * gi;
+    float vi = beta2 * v[j] + (1.0f - beta2) * gi * gi;
+    m[j] = mi;
+    v[j] = vi;
+    w += w_off;
+    float wi = w[j];
+    w[j] = wi - lr * (mi * c1 / (sqrt(vi * c2) + eps) + wd * wi);
+}
+
+// Lazy SGD with momentum on the same rows: optim.cl's sgd (L2 weight decay on the gradient).
+kernel void sparse_sgd(global float *w, int w_off, global const float *g, int g_off,
+                       global const uint *features, int fs, int nfeat, int out, global float *buf,
+                       float lr, float momentum, float wd) {
+    int c = get_global_id(0), u = get_global_id(1);
+    if (c >= out || u >= nfeat) return;
+    size_t j = (size_t)features[fs + u] * out + c;
+    w += w_off;
+    float wi = w[j];
+    float b = momentum * buf[j] + g[g_off + u * out + c] + wd * wi;
+    buf[j] = b;
+    w[j] = wi - lr * b;
+}

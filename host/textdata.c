@@ -1,0 +1,177 @@
+#include "siamcl/textdata.h"
+#include "siamcl/atomic_file.h"
+#include "siamcl/rng.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const sc_split_names[] = {"train", "validation", "test"};
+
+typedef struct columns {
+    int left, right, target, group; /* group -1: none */
+} columns;
+
+static int find_columns(const sc_data_config *c, const sc_csv *t, columns *col) {
+    SC_TRY(sc_csv_column(t, c->left, &col->left));
+    SC_TRY(sc_csv_column(t, c->right, &col->right));
+    SC_TRY(sc_csv_column(t, c->target, &col->target));
+    col->group = -1;
+    return *c->group ? sc_csv_column(t, c->group, &col->group) : SC_OK;
+}
+
+static int featurize(const sc_data_config *c, const sc_csv *t, const columns *col, size_t n,
+                     sc_csr *out) {
+    const char **texts = malloc((n ? 2 * n : 1) * sizeof *texts);
+    if (!texts) return sc_error(SC_ERR, "out of memory");
+    for (size_t r = 0; r < n; r++) {
+        texts[r] = sc_csv_field(t, r, col->left);
+        texts[n + r] = sc_csv_field(t, r, col->right);
+    }
+    int rc = sc_featurize(&c->features, texts, 2 * n, out);
+    free(texts);
+    return rc;
+}
+
+/* Group number of each row: equal group fields share one (a hash table of first rows). */
+static int group_rows(const sc_csv *t, int col, size_t n, uint32_t *group, size_t *ngroups) {
+    size_t cap = 16;
+    while (cap < 2 * n) cap *= 2;
+    int64_t *first = malloc(cap * sizeof *first); /* the first row of each group, or -1 */
+    if (!first) return sc_error(SC_ERR, "out of memory");
+    memset(first, 0xff, cap * sizeof *first);
+    *ngroups = 0;
+    for (size_t r = 0; r < n; r++) {
+        if (col < 0) {
+            group[r] = (uint32_t)(*ngroups)++;
+            continue;
+        }
+        const char *key = sc_csv_field(t, r, col);
+        size_t h = sc_fnv1a32(key, strlen(key), SC_FNV1A32_BASIS) & (cap - 1);
+        while (first[h] >= 0 && strcmp(sc_csv_field(t, (size_t)first[h], col), key))
+            h = (h + 1) & (cap - 1);
+        if (first[h] < 0) {
+            first[h] = (int64_t)r;
+            group[r] = (uint32_t)(*ngroups)++;
+        } else {
+            group[r] = group[first[h]];
+        }
+    }
+    free(first);
+    return SC_OK;
+}
+
+/* Shuffles the groups with seed and deals them out in the configured shares. */
+static int split_groups(const sc_data_config *c, const uint32_t *group, size_t ngroups,
+                        uint64_t seed, sc_text_data *d) {
+    uint32_t *order = malloc((ngroups ? ngroups : 1) * sizeof *order);
+    uint8_t *which = malloc(ngroups ? ngroups : 1);
+    if (!order || !which) {
+        free(order), free(which);
+        return sc_error(SC_ERR, "out of memory");
+    }
+    sc_rng r;
+    sc_rng_seed(&r, seed, 0x591);
+    for (size_t i = 0; i < ngroups; i++) order[i] = (uint32_t)i;
+    for (size_t i = ngroups; i > 1; i--) {
+        size_t j = sc_rng_below(&r, (uint32_t)i);
+        uint32_t x = order[i - 1];
+        order[i - 1] = order[j];
+        order[j] = x;
+    }
+    size_t ntrain = (size_t)llround(ngroups * c->split[0] / 100.0);
+    size_t nval = (size_t)llround(ngroups * c->split[1] / 100.0);
+    for (size_t i = 0; i < ngroups; i++)
+        which[order[i]] = i < ntrain          ? SC_SPLIT_TRAIN
+                          : i < ntrain + nval ? SC_SPLIT_VAL
+                                              : SC_SPLIT_TEST;
+    memset(d->count, 0, sizeof d->count);
+    for (size_t row = 0; row < d->n; row++) d->count[d->split[row] = which[group[row]]]++;
+    free(order);
+    free(which);
+    return SC_OK;
+}
+
+static int read_targets(const sc_csv *t, int col, size_t n, float *targets) {
+    for (size_t r = 0; r < n; r++) {
+        double v;
+        SC_TRY(sc_csv_number(t, r, col, &v));
+        targets[r] = (float)v;
+    }
+    return SC_OK;
+}
+
+int sc_text_data_load(const sc_data_config *c, uint64_t seed, sc_text_data *d) {
+    columns col;
+    size_t ngroups = 0;
+    memset(d, 0, sizeof *d);
+    SC_TRY(sc_csv_read(c->path, c->encoding, &d->csv));
+    size_t n = d->n = sc_csv_rows(d->csv);
+    int rc = find_columns(c, d->csv, &col);
+    if (rc == SC_OK && n == 0) rc = sc_error(SC_EINPUT, "%s: no data rows", c->path);
+    uint32_t *group = rc == SC_OK ? malloc(n * sizeof *group) : NULL;
+    d->targets = malloc((n ? n : 1) * sizeof *d->targets);
+    d->split = malloc(n ? n : 1);
+    if (rc == SC_OK && (!group || !d->targets || !d->split)) rc = sc_error(SC_ERR, "out of memory");
+    if (rc == SC_OK) rc = read_targets(d->csv, col.target, n, d->targets);
+    if (rc == SC_OK) rc = group_rows(d->csv, col.group, n, group, &ngroups);
+    if (rc == SC_OK) rc = split_groups(c, group, ngroups, seed, d);
+    if (rc == SC_OK && (!d->count[SC_SPLIT_TRAIN] || !d->count[SC_SPLIT_VAL]))
+        rc = sc_error(SC_EINPUT, "%s: %zu groups are too few for [data] split = %d,%d,%d", c->path,
+                      ngroups, c->split[0], c->split[1], c->split[2]);
+    if (rc == SC_OK) rc = featurize(c, d->csv, &col, n, &d->texts);
+    free(group);
+    if (rc != SC_OK) sc_text_data_free(d);
+    return rc;
+}
+
+void sc_text_data_free(sc_text_data *d) {
+    sc_csv_free(d->csv);
+    sc_csr_free(&d->texts);
+    free(d->targets);
+    free(d->split);
+    memset(d, 0, sizeof *d);
+}
+
+int sc_text_pairs(const sc_text_data *d, int split, sc_pairs *out) {
+    size_t n = d->count[split], k = 0;
+    memset(out, 0, sizeof *out);
+    out->left = malloc((n ? n : 1) * sizeof *out->left);
+    out->right = malloc((n ? n : 1) * sizeof *out->right);
+    out->target = malloc((n ? n : 1) * sizeof *out->target);
+    if (!out->left || !out->right || !out->target) {
+        sc_pairs_free(out);
+        return sc_error(SC_ERR, "out of memory");
+    }
+    for (size_t r = 0; r < d->n; r++) {
+        if (d->split[r] != split) continue;
+        out->left[k] = (int32_t)r;
+        out->right[k] = (int32_t)(d->n + r);
+        out->target[k++] = d->targets[r];
+    }
+    out->n = k;
+    return SC_OK;
+}
+
+double sc_text_train_mean(const sc_text_data *d) {
+    double sum = 0;
+    for (size_t r = 0; r < d->n; r++)
+        if (d->split[r] == SC_SPLIT_TRAIN) sum += d->targets[r];
+    return sum / (double)d->count[SC_SPLIT_TRAIN];
+}
+
+int sc_text_write_split(const sc_text_data *d, const char *path) {
+    int id_col = -1;
+    sc_atomic_file f;
+    if (sc_csv_column(d->csv, "id", &id_col) != SC_OK) id_col = -1; /* the row number serves */
+    SC_TRY(sc_atomic_open(path, &f));
+    fputs("row,id,split\n", f.file);
+    for (size_t r = 0; r < d->n; r++) {
+        if (id_col >= 0)
+            fprintf(f.file, "%zu,%s,%s\n", r, sc_csv_field(d->csv, r, id_col),
+                    sc_split_names[d->split[r]]);
+        else
+            fprintf(f.file, "%zu,%zu,%s\n", r, r, sc_split_names[d->split[r]]);
+    }
+    return sc_atomic_commit(&f);
+}

@@ -1,0 +1,34 @@
+/* The text-pair task's data: a CSV of (left text, right text, target[, group]) rows, hashed
+ * into features once, and split into training, validation and test rows by group, so that no
+ * group (a product, say) is in two splits. */
+#ifndef SIAMCL_TEXTDATA_H
+#define SIAMCL_TEXTDATA_H
+
+#include "siamcl/job.h"
+#include "siamcl/pairs.h"
+
+enum { SC_SPLIT_TRAIN, SC_SPLIT_VAL, SC_SPLIT_TEST };
+extern const char *const sc_split_names[]; /* "train", "validation", "test" */
+
+typedef struct sc_text_data {
+    sc_csv *csv;
+    size_t n;        /* rows */
+    sc_csr texts;    /* 2n rows: the left texts, then the right texts */
+    float *targets;  /* n */
+    uint8_t *split;  /* n: SC_SPLIT_* of each row */
+    size_t count[3]; /* rows per split */
+} sc_text_data;
+
+/* Reads and featurizes the CSV the data config names and splits it by group with seed. */
+int sc_text_data_load(const sc_data_config *c, uint64_t seed, sc_text_data *d);
+void sc_text_data_free(sc_text_data *d);
+
+/* The rows of one split as pairs (left text i, right text n + i), in file order. */
+int sc_text_pairs(const sc_text_data *d, int split, sc_pairs *out);
+/* The mean target of the training rows. */
+double sc_text_train_mean(const sc_text_data *d);
+/* Writes "row,id,split" for every row (id: the CSV's id column, else the row number), so
+ * that another tool can train and test on exactly this split. */
+int sc_text_write_split(const sc_text_data *d, const char *path);
+
+#endif
