@@ -69,6 +69,10 @@ int sc_runtime_open(sc_runtime **out, const char *spec, int quiet) {
         sc_runtime_close(rt);
         return rc;
     }
+    size_t max_group = 1;
+    clGetDeviceInfo(rt->dev.device_id, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof max_group,
+                    &max_group, NULL);
+    rt->group = max_group < 64 ? max_group : 64;
     if (!quiet)
         fprintf(stderr, "siamcl: device: %s | %s | driver %s | %.1f GiB | %u compute units\n",
                 rt->dev.platform, rt->dev.name, rt->dev.driver, rt->dev.global_mem / 1073741824.0,

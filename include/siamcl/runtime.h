@@ -25,6 +25,7 @@ typedef struct sc_runtime {
         cl_kernel kernel;
     } kernels[SC_MAX_KERNELS];
     int nprograms, nkernels;
+    size_t group;            /* work-group size of one-dimensional launches */
     unsigned long launches;  /* kernel launches, ours and CLBlast's, since open */
     unsigned long transfers; /* host<->device copies since open */
 } sc_runtime;
@@ -92,8 +93,9 @@ int sc_launch_args(sc_runtime *rt, const char *file, const char *name, int dims,
 #define SC_ARGS(...)                                                                               \
     (sc_arg[]){__VA_ARGS__}, (int)(sizeof((sc_arg[]){__VA_ARGS__}) / sizeof(sc_arg))
 
-/* A one-dimensional launch of n work-items. */
+/* A one-dimensional launch of n work-items, in work-groups of rt->group: a fixed size, so that
+ * runtimes that compile per work-group size (PoCL) compile once whatever n is. */
 #define sc_launch1(rt, file, name, n, ...)                                                         \
-    sc_launch_args(rt, file, name, 1, (size_t[]){(n)}, NULL, SC_ARGS(__VA_ARGS__))
+    sc_launch_args(rt, file, name, 1, (size_t[]){(n)}, &(rt)->group, SC_ARGS(__VA_ARGS__))
 
 #endif
