@@ -52,6 +52,8 @@ int cmd_embed(int argc, char **argv);
 extern const char cmd_embed_help[];
 int cmd_score(int argc, char **argv);
 extern const char cmd_score_help[];
+int cmd_search(int argc, char **argv);
+extern const char cmd_search_help[];
 int cmd_bench(int argc, char **argv);
 extern const char cmd_bench_help[];
 

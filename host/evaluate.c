@@ -46,6 +46,35 @@ int sc_embed_images(sc_model *m, const sc_images *im, size_t first, size_t n, cl
     return SC_OK;
 }
 
+int sc_embed_texts(sc_model *m, const sc_csr_dev *x, size_t n, cl_mem out) {
+    size_t E = (size_t)sc_model_embedding_width(m), P = m->max_pairs;
+    size_t chunks = (n + 2 * P - 1) / (2 * P), np = chunks * P;
+    /* as pairs: chunk c's pairs c P .. c P + P - 1 are its texts 2 c P + i and 2 c P + P + i,
+     * so a batch's rows are its chunk's texts in order (clamped at the last text) */
+    int32_t *idx = malloc(2 * (np ? np : 1) * sizeof *idx);
+    if (!idx) return sc_error(SC_ERR, "out of memory");
+    for (size_t j = 0; j < np; j++) {
+        size_t t = 2 * P * (j / P) + j % P;
+        idx[j] = (int32_t)(t < n ? t : n - 1);
+        idx[np + j] = (int32_t)(t + P < n ? t + P : n - 1);
+    }
+    sc_pairs_dev dev = {np, NULL, NULL, NULL};
+    int rc = sc_buffer_new(m->rt, np * sizeof(int32_t), &dev.left);
+    if (rc == SC_OK) rc = sc_buffer_new(m->rt, np * sizeof(int32_t), &dev.right);
+    if (rc == SC_OK) rc = sc_upload_bytes(m->rt, dev.left, 0, idx, np * sizeof(int32_t));
+    if (rc == SC_OK) rc = sc_upload_bytes(m->rt, dev.right, 0, idx + np, np * sizeof(int32_t));
+    for (size_t c = 0; c < chunks && rc == SC_OK; c++) {
+        size_t first = 2 * P * c, rows = n - first < 2 * P ? n - first : 2 * P;
+        rc = sc_model_text_batch(m, x, &dev, c * P, NULL, 0);
+        if (rc == SC_OK) rc = sc_model_embed(m, 2 * P);
+        if (rc == SC_OK) rc = sc_copy(m->rt, (sc_view){out, first * E}, m->ws.emb, rows * E);
+    }
+    sc_buffer_free(dev.left);
+    sc_buffer_free(dev.right);
+    free(idx);
+    return rc;
+}
+
 /* The share of queries whose nearest reference row (by cosine) has the query's label. Both
  * matrices are normalized in place. */
 static int knn_accuracy(sc_runtime *rt, cl_mem ref, const uint8_t *ref_labels, size_t nref,

@@ -70,6 +70,7 @@ int sc_job_read(sc_config *cfg, sc_job *job) {
                                   "text input is as wide as [features] buckets; leave it out");
         job->model.input = buckets;
         job->model.sparse_input = 1;
+        SC_TRY(sc_model_bag_read(cfg, &job->model));
     }
     SC_TRY(read_train(cfg, &job->train));
     SC_TRY(sc_model_config_check(cfg, &job->model, &job->train.loss));

@@ -17,6 +17,8 @@ static const command commands[] = {
      cmd_eval_help},
     {"embed", "write the embeddings of inputs as a .npy file", cmd_embed, cmd_embed_help},
     {"score", "score pairs of inputs with a trained model", cmd_score, cmd_score_help},
+    {"search", "rank a catalog's texts against queries with a text model", cmd_search,
+     cmd_search_help},
     {"bench", "time training and inference steps of a model", cmd_bench, cmd_bench_help},
     {"devices", "list OpenCL devices and the one a run would use", cmd_devices, cmd_devices_help},
 };

@@ -28,8 +28,8 @@ static size_t layout_params(sc_model *m) {
         in = c->layers[l];
     }
     if (c->sparse_input) {
-        m->sparse = (sc_sparse_layer){(uint32_t)c->input, c->layers[0], m->tower[0].w,
-                                      m->tower[0].b, m->tower[0].act, 0};
+        m->sparse = (sc_sparse_layer){(uint32_t)c->input, c->layers[0],    m->tower[0].w,
+                                      m->tower[0].b,      m->tower[0].act, c->bag_mean};
         m->table = (size_t)c->input * c->layers[0];
     }
     m->ntower = c->nlayers;
@@ -139,6 +139,10 @@ static int init_params(sc_model *m, uint64_t seed) {
     sc_rng r;
     sc_rng_seed(&r, seed, 1);
     for (int l = 0; l < m->ntower; l++) init_dense(&m->tower[l], p, &r);
+    /* an embedding table's fan-in is the features of a text, not its 2^18 rows: rows of unit
+     * scale (as PyTorch's EmbeddingBag) averaged by the bag keep the tower out of its flat
+     * start; Xavier over the buckets would start it near zero */
+    for (size_t i = 0; i < m->table; i++) p[i] = sc_rng_range(&r, -1.0f, 1.0f);
     for (int l = 0; l < m->nhead; l++) init_dense(&m->head[l], p, &r);
     if (m->ab >= 0) p[m->ab] = 1.0f;
     int rc = sc_model_set_params(m, p);
@@ -209,16 +213,16 @@ int sc_model_text_batch(sc_model *m, const sc_csr_dev *x, const sc_pairs_dev *p,
     sc_buffer_free(m->sparse_grad);
     m->sparse_grad = NULL;
     m->sparse_rows = 0;
-    SC_TRY(sc_buffer_new(m->rt, plan->max_features * m->sparse.out * sizeof(float),
-                         &m->sparse_grad));
+    SC_TRY(
+        sc_buffer_new(m->rt, plan->max_features * m->sparse.out * sizeof(float), &m->sparse_grad));
     m->sparse_rows = plan->max_features;
     return SC_OK;
 }
 
 static int first_layer_forward(sc_model *m, size_t rows) {
     if (!m->cfg.sparse_input)
-        return sc_dense_forward(m->rt, &m->tower[0], sc_model_params(m), m->ws.act[0],
-                                m->ws.act[1], rows);
+        return sc_dense_forward(m->rt, &m->tower[0], sc_model_params(m), m->ws.act[0], m->ws.act[1],
+                                rows);
     if (!m->text.x || rows % 2)
         return sc_error(SC_ERR, "a text model needs a batch of pairs (sc_model_text_batch)");
     return sc_sparse_forward(m->rt, &m->sparse, sc_model_params(m), m->text.x, m->text.pairs,

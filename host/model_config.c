@@ -4,6 +4,7 @@
 
 const char *const sc_head_names[] = {"cosine", "euclidean", "mlp", NULL};
 const char *const sc_output_names[] = {"raw", "range", NULL};
+static const char *const bag_names[] = {"sum", "mean", NULL};
 
 static int read_act(sc_config *cfg, const char *key, sc_act def, sc_act *out) {
     int v;
@@ -77,4 +78,8 @@ void sc_model_describe(const sc_model_config *mc, const sc_loss_config *loss, ch
         snprintf(out + n, size - n, " %s tower%s, %s head, %s output, %s loss",
                  sc_act_names[mc->activation], mc->normalize ? " (normalized)" : "",
                  sc_head_names[mc->head], sc_output_names[mc->output], sc_loss_names[loss->kind]);
+}
+
+int sc_model_bag_read(sc_config *cfg, sc_model_config *mc) {
+    return sc_cfg_enum(cfg, "model", "bag", bag_names, 1, &mc->bag_mean);
 }

@@ -70,8 +70,8 @@ int sc_runtime_open(sc_runtime **out, const char *spec, int quiet) {
         return rc;
     }
     size_t max_group = 1;
-    clGetDeviceInfo(rt->dev.device_id, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof max_group,
-                    &max_group, NULL);
+    clGetDeviceInfo(rt->dev.device_id, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof max_group, &max_group,
+                    NULL);
     rt->group = max_group < 64 ? max_group : 64;
     if (!quiet)
         fprintf(stderr, "siamcl: device: %s | %s | driver %s | %.1f GiB | %u compute units\n",

@@ -28,6 +28,8 @@ int sc_score_pairs(sc_model *m, const sc_images *im, const sc_pairs_dev *p, floa
 /* The same for text pairs: p's indices are rows of the texts x. */
 int sc_score_text_pairs(sc_model *m, const sc_csr_dev *x, const sc_pairs_dev *p, float *scores,
                         double *loss);
+/* Embeddings of the n texts of x into out (n x E floats on the device). */
+int sc_embed_texts(sc_model *m, const sc_csr_dev *x, size_t n, cl_mem out);
 /* Embeddings of images first .. first + n - 1 into out (n x E floats on the device). */
 int sc_embed_images(sc_model *m, const sc_images *im, size_t first, size_t n, cl_mem out);
 /* The model and both baselines on the test pairs. */

@@ -19,6 +19,7 @@ extern const char *const sc_output_names[]; /* "raw", "range", NULL */
 typedef struct sc_model_config {
     int input;        /* input width; 0 until the data sets it */
     int sparse_input; /* text: the first layer is an embedding bag over input hashed features */
+    int bag_mean;     /* text: the bag averages its rows (else sums them) */
     int nlayers;
     int layers[SC_MAX_LAYERS]; /* tower widths; the last is the embedding width */
     sc_act activation;         /* hidden tower layers */
@@ -34,6 +35,8 @@ typedef struct sc_model_config {
 
 /* Reads [model]. Keys that only one head or output uses are read only with it. */
 int sc_model_config_read(sc_config *cfg, sc_model_config *out);
+/* Reads [model] bag = sum | mean (default mean), for text input only. */
+int sc_model_bag_read(sc_config *cfg, sc_model_config *mc);
 /* Rejects a loss that does not fit the model (e.g. softmax without a cosine head); the message
  * names the config file and both keys. */
 int sc_model_config_check(const sc_config *cfg, const sc_model_config *mc,
@@ -80,7 +83,8 @@ typedef struct sc_model {
 } sc_model;
 
 /* Creates a model for batches of up to max_pairs pairs, with parameters initialized from seed:
- * He-uniform for relu layers, Xavier-uniform otherwise, zero biases, a = 1 and b = 0. A model
+ * He-uniform for relu layers, Xavier-uniform otherwise, U(-1, 1) for a text model's embedding
+ * table, zero biases, a = 1 and b = 0. A model
  * too large for the device is an SC_EINPUT error. */
 int sc_model_create(sc_runtime *rt, const sc_model_config *mc, const sc_loss_config *loss,
                     size_t max_pairs, uint64_t seed, sc_model **out);
