@@ -1,6 +1,7 @@
 #include "siamcl/checkpoint.h"
 #include "siamcl/safetensors.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,15 +52,17 @@ static char *config_text(const sc_config *cfg) {
     return NULL;
 }
 
-int sc_checkpoint_save(sc_model *m, const sc_config *cfg, const char *path) {
+int sc_checkpoint_save(sc_model *m, const sc_job *job, const char *path) {
     float *p = malloc(m->nparams * sizeof *p);
-    char *text = config_text(cfg);
+    char *text = config_text(job->cfg), mean[32];
+    snprintf(mean, sizeof mean, "%.9g", job->target_mean);
     int rc = p && text ? sc_model_get_params(m, p) : sc_error(SC_ERR, "out of memory");
     if (rc == SC_OK) {
         tensor_list l;
         list_tensors(m, p, &l);
-        sc_meta meta[] = {{"format", SC_CHECKPOINT_FORMAT}, {"config", text}};
-        rc = sc_safetensors_write(path, l.t, l.n, meta, 2);
+        sc_meta meta[] = {
+            {"format", SC_CHECKPOINT_FORMAT}, {"config", text}, {"target_mean", mean}};
+        rc = sc_safetensors_write(path, l.t, l.n, meta, isnan(job->target_mean) ? 2 : 3);
     }
     free(p);
     free(text);
@@ -104,6 +107,8 @@ static int read_config(const sc_safetensors *st, const char *path, sc_config **c
     snprintf(origin, sizeof origin, "%s (metadata)", path);
     SC_TRY(sc_config_parse(text, origin, cfg));
     int rc = sc_job_read(*cfg, job);
+    const char *mean = sc_safetensors_meta(st, "target_mean");
+    if (mean) job->target_mean = strtod(mean, NULL);
     if (rc == SC_OK && job->model.input <= 0)
         rc = sc_error(SC_EINPUT, "%s: the config in its metadata sets no [model] input", path);
     if (rc != SC_OK) {

@@ -1,5 +1,6 @@
 #include "siamcl/job.h"
 
+#include <math.h>
 #include <string.h>
 
 const char *const sc_data_format_names[] = {"idx", "csv", NULL};
@@ -59,6 +60,7 @@ static void default_out_dir(const sc_config *cfg, char *out, size_t n) {
 int sc_job_read(sc_config *cfg, sc_job *job) {
     memset(job, 0, sizeof *job);
     job->cfg = cfg;
+    job->target_mean = NAN;
     const char *select, *dir;
     SC_TRY(sc_cfg_str(cfg, "device", "select", "auto", &select));
     SC_TRY(read_data(cfg, &job->data));

@@ -101,7 +101,7 @@ static int read_targets(const sc_csv *t, int col, size_t n, float *targets) {
     return SC_OK;
 }
 
-int sc_text_data_load(const sc_data_config *c, uint64_t seed, sc_text_data *d) {
+int sc_text_data_load(const sc_data_config *c, uint64_t seed, int all_test, sc_text_data *d) {
     columns col;
     size_t ngroups = 0;
     memset(d, 0, sizeof *d);
@@ -114,9 +114,13 @@ int sc_text_data_load(const sc_data_config *c, uint64_t seed, sc_text_data *d) {
     d->split = malloc(n ? n : 1);
     if (rc == SC_OK && (!group || !d->targets || !d->split)) rc = sc_error(SC_ERR, "out of memory");
     if (rc == SC_OK) rc = read_targets(d->csv, col.target, n, d->targets);
-    if (rc == SC_OK) rc = group_rows(d->csv, col.group, n, group, &ngroups);
-    if (rc == SC_OK) rc = split_groups(c, group, ngroups, seed, d);
-    if (rc == SC_OK && (!d->count[SC_SPLIT_TRAIN] || !d->count[SC_SPLIT_VAL]))
+    if (rc == SC_OK && all_test) {
+        memset(d->split, SC_SPLIT_TEST, n);
+        d->count[SC_SPLIT_TEST] = n;
+    }
+    if (rc == SC_OK && !all_test) rc = group_rows(d->csv, col.group, n, group, &ngroups);
+    if (rc == SC_OK && !all_test) rc = split_groups(c, group, ngroups, seed, d);
+    if (rc == SC_OK && !all_test && (!d->count[SC_SPLIT_TRAIN] || !d->count[SC_SPLIT_VAL]))
         rc = sc_error(SC_EINPUT, "%s: %zu groups are too few for [data] split = %d,%d,%d", c->path,
                       ngroups, c->split[0], c->split[1], c->split[2]);
     if (rc == SC_OK) rc = featurize(c, d->csv, &col, n, &d->texts);

@@ -116,7 +116,8 @@ static int setup_images(run *r) {
 
 static int setup_texts(run *r) {
     const sc_job *job = r->job;
-    SC_TRY(sc_text_data_load(&job->data, job->train.seed, &r->tdata));
+    SC_TRY(sc_text_data_load(&job->data, job->train.seed, 0, &r->tdata));
+    r->job->target_mean = sc_text_train_mean(&r->tdata);
     SC_TRY(sc_csr_upload(r->rt, &r->tdata.texts, &r->texts));
     SC_TRY(sc_text_pairs(&r->tdata, SC_SPLIT_VAL, &r->val));
     SC_TRY(sc_text_pairs(&r->tdata, SC_SPLIT_TEST, &r->tests));
@@ -249,7 +250,7 @@ static int keep_best(run *r, int epoch, double val_loss) {
     r->best_epoch = epoch;
     r->best_loss = val_loss;
     SC_TRY(sc_model_get_params(r->model, r->best));
-    return sc_checkpoint_save(r->model, r->cfg, in_dir(r, "model.safetensors"));
+    return sc_checkpoint_save(r->model, r->job, in_dir(r, "model.safetensors"));
 }
 
 static int epochs(run *r, FILE *history) {
@@ -313,7 +314,7 @@ static int write_metrics(run *r, const sc_report *rep, const sc_regression_repor
 /* Ctrl-C: the best weights are already saved; the current ones go beside them. */
 static int stop_interrupted(run *r) {
     const char *last = in_dir(r, "last.safetensors");
-    int rc = sc_checkpoint_save(r->model, r->cfg, last);
+    int rc = sc_checkpoint_save(r->model, r->job, last);
     if (rc != SC_OK) return rc;
     fprintf(stderr, "siamcl: interrupted; current weights saved to %s", last);
     if (r->best_epoch)
@@ -330,8 +331,7 @@ static int evaluate_texts(run *r) {
     int rc = scores ? sc_score_text_pairs(r->model, &r->texts, &r->test_dev, scores, &loss)
                     : sc_error(SC_ERR, "out of memory");
     if (rc == SC_OK) {
-        sc_regression_fill(scores, r->tests.target, r->tests.n, sc_text_train_mean(&r->tdata),
-                           &reg);
+        sc_regression_fill(scores, r->tests.target, r->tests.n, r->job->target_mean, &reg);
         sc_regression_print(stdout, &reg);
         rc = write_metrics(r, NULL, &reg);
     }

@@ -7,11 +7,13 @@
 
 #include "siamcl/job.h"
 
-/* Metadata: "format" = SC_CHECKPOINT_FORMAT, "config" = the INI text. */
+/* Metadata: "format" = SC_CHECKPOINT_FORMAT, "config" = the INI text, and "target_mean" (the
+ * training targets' mean, for the constant baseline) when the job knows it. */
 #define SC_CHECKPOINT_FORMAT "siamcl-1"
 
-/* Writes m's parameters and cfg (whose [model] input must be set) to path, atomically. */
-int sc_checkpoint_save(sc_model *m, const sc_config *cfg, const char *path);
+/* Writes m's parameters and the job's config (whose [model] input must be set) to path,
+ * atomically. */
+int sc_checkpoint_save(sc_model *m, const sc_job *job, const char *path);
 /* Reads a checkpoint: *cfg is the config from its metadata (the caller frees it), *job read
  * from it, and *m the model it describes, for batches of up to max_pairs pairs (0: the
  * job's scoring batch), with the

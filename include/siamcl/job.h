@@ -41,6 +41,7 @@ typedef struct sc_job {
     sc_model_config model;
     sc_train_config train;
     char out_dir[1024]; /* [output] dir, by default runs/<config name> */
+    double target_mean; /* the training targets' mean once known (text), else NaN */
 } sc_job;
 
 /* Reads every section of cfg and rejects any key left unread. */

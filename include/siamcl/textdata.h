@@ -19,8 +19,9 @@ typedef struct sc_text_data {
     size_t count[3]; /* rows per split */
 } sc_text_data;
 
-/* Reads and featurizes the CSV the data config names and splits it by group with seed. */
-int sc_text_data_load(const sc_data_config *c, uint64_t seed, sc_text_data *d);
+/* Reads and featurizes the CSV the data config names and splits it by group with seed; with
+ * all_test, every row is a test row (a held-out file). */
+int sc_text_data_load(const sc_data_config *c, uint64_t seed, int all_test, sc_text_data *d);
 void sc_text_data_free(sc_text_data *d);
 
 /* The rows of one split as pairs (left text i, right text n + i), in file order. */
