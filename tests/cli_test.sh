@@ -110,6 +110,55 @@ printf 'left,right\n0,999\n' >"$tmp/badpairs.csv"
 expect score-bad-index 2 'badpairs.csv:2: right = 999 is not an image index' -- "$siamcl" score "$run" "$tmp/badpairs.csv" --images "$data/tiny/t10k-images-idx3-ubyte.gz" -o "$tmp/s.csv"
 expect bench-bad-batch 2 'expected sizes like' -- "$siamcl" bench "$tmp/tiny.ini" --batch 8,x
 
+# ---- text pairs: CSV, hashed features, sparse first layer, search ----
+cat >"$tmp/text.ini" <<EOT
+[data]
+format = csv
+path = $data/tiny_text.csv
+encoding = latin-1
+group = product_uid
+split = 60,20,20
+
+[features]
+buckets = 1024
+
+[model]
+layers = 16,8
+activation = tanh
+head = mlp
+head_layers = 8
+output = range
+target_min = 1
+target_max = 3
+
+[train]
+batch_size = 8
+epochs = 3
+lr = 1e-2
+EOT
+trun=$tmp/textrun
+expect text-train 0 '^constant_mean +0\.[0-9]+ ' -- "$siamcl" train "$tmp/text.ini" -o output.dir="$trun"
+expect_file text-split "$trun/split.csv" '^[0-9]+,[0-9]+,(train|validation|test)$'
+expect_file text-history "$trun/history.csv" 'val_spearman'
+expect text-eval 0 '^siamcl +[0-9.]+ +[0-9.]+' -- "$siamcl" eval "$trun"
+expect text-eval-file 0 'test: 120 rows' -- "$siamcl" eval "$trun" --data "$data/tiny_text.csv"
+expect text-search 0 '^  1 +[0-9.]+  ' -- "$siamcl" search "$trun" "$data/tiny_text.csv" --column product_title -k 3 "cordless drill"
+ls "$trun"/model.search-*.npy >/dev/null 2>&1 && expect_file text-search-cache "$tmp/text.ini" . || expect_file text-search-cache /nonexistent .
+expect text-search-column 2 "no column 'title'.*product_title" -- "$siamcl" search "$trun" "$data/tiny_text.csv" --column title "drill"
+expect text-search-images 2 'search needs a text model' -- "$siamcl" search "$run" "$data/tiny_text.csv" --column product_title "drill"
+printf '"id","search_term","relevance"\n1,"a",2\n' >"$tmp/nocol.csv"
+expect csv-missing-column 2 "nocol.csv: no column 'product_title'" -- "$siamcl" train "$tmp/text.ini" -o data.path="$tmp/nocol.csv" -o output.dir="$trun"
+printf '"search_term","product_title","relevance","product_uid"\n"a","b",2,1\n"a","b,2,1\n' >"$tmp/quote.csv"
+expect csv-unterminated-quote 2 'quote.csv:3: quoted field never closed' -- "$siamcl" train "$tmp/text.ini" -o data.path="$tmp/quote.csv" -o output.dir="$trun"
+printf '"search_term","product_title","relevance","product_uid"\n"a","b",high,1\n' >"$tmp/target.csv"
+expect csv-bad-target 2 "target.csv:2: column 'relevance': 'high' is not a number" -- "$siamcl" train "$tmp/text.ini" -o data.path="$tmp/target.csv" -o output.dir="$trun"
+: >"$tmp/empty.csv"
+expect csv-empty 2 'empty.csv: empty file' -- "$siamcl" train "$tmp/text.ini" -o data.path="$tmp/empty.csv" -o output.dir="$trun"
+expect csv-bad-utf8 2 'tiny_text.csv:[0-9]+: invalid UTF-8' -- "$siamcl" train "$tmp/text.ini" -o data.encoding=utf-8 -o output.dir="$trun"
+expect buckets-zero 2 'buckets' -- "$siamcl" train "$tmp/text.ini" -o features.buckets=0 -o output.dir="$trun"
+expect buckets-not-power 2 'power of two' -- "$siamcl" train "$tmp/text.ini" -o features.buckets=1000 -o output.dir="$trun"
+expect bad-split 2 'split' -- "$siamcl" train "$tmp/text.ini" -o data.split=50,10,10 -o output.dir="$trun"
+
 # ---- Ctrl-C: finish the step, save, say where, exit 130 ----
 "$siamcl" train "$tmp/tiny.ini" -o train.epochs=100000 -o train.patience=0 -o output.dir="$tmp/int" >"$tmp/int.out" 2>"$tmp/int.err" &
 pid=$!
