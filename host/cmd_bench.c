@@ -3,6 +3,7 @@
 #include "siamcl/dataset.h"
 #include "siamcl/progress.h"
 #include "siamcl/rng.h"
+#include "siamcl/sparse.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +12,10 @@ const char cmd_bench_help[] =
     "usage: siamcl bench CONFIG [--batch 32,256,1024] [--seconds S] [--json] [-o s.k=v]...\n"
     "\n"
     "Times training steps (forward, backward and optimizer update) and inference (forward\n"
-    "only) of the model CONFIG describes, on random data already on the device, after a\n"
-    "warm-up. For each batch size it prints ms per step, pairs per second, the GFLOP/s of the\n"
-    "dense layers' matrix products, and the kernel launches and host-device copies per step.\n"
+    "only) of the model CONFIG describes, on random data already on the device (for text,\n"
+    "texts of 40 hashed features), after a warm-up. For each batch size it prints ms per\n"
+    "step, pairs per second, the GFLOP/s of the dense layers' matrix products, and the\n"
+    "kernel launches and host-device copies per step (a CLBlast product counts as one).\n"
     "\n"
     "  --batch LIST   batch sizes in pairs (default: the config's [train] batch_size)\n"
     "  --seconds S    time each measurement for at least S seconds (default 2)\n"
@@ -27,10 +29,11 @@ typedef struct bench_row {
     double launches, transfers; /* per training step */
 } bench_row;
 
-/* Floating-point operations of the dense layers' products for one step of B pairs. */
+/* Floating-point operations of the dense layers' products for one step of B pairs (a text
+ * model's first layer is an embedding bag, no product). */
 static double gemm_flops(const sc_model *m, size_t B, int training) {
     double f = 0;
-    for (int l = 0; l < m->ntower; l++) {
+    for (int l = m->cfg.sparse_input; l < m->ntower; l++) {
         double one = 2.0 * 2 * (double)B * m->tower[l].in * m->tower[l].out;
         f += training ? (l ? 3 : 2) * one : one; /* backward: dW, and dx above the input */
     }
@@ -40,15 +43,15 @@ static double gemm_flops(const sc_model *m, size_t B, int training) {
 }
 
 /* Runs step until at least `seconds` have passed; returns seconds per step. */
-static int time_steps(sc_model *m, sc_optimizer *opt, size_t B, double seconds, double *per_step,
-                      unsigned long *steps) {
+static int time_steps(sc_model *m, sc_model_optimizer *opt, size_t B, double seconds,
+                      double *per_step, unsigned long *steps) {
     double start = sc_now(), now = start;
     *steps = 0;
     while (now - start < seconds || *steps < 3) {
         SC_TRY(sc_model_forward(m, B));
         if (opt) {
             SC_TRY(sc_model_backward(m, B));
-            SC_TRY(sc_optimizer_step(opt, sc_model_params(m), sc_model_grads(m)));
+            SC_TRY(sc_model_optimizer_step(m, opt));
         }
         ++*steps;
         if (*steps % 8 == 0 || now - start >= seconds) SC_TRY(sc_finish(m->rt));
@@ -59,11 +62,65 @@ static int time_steps(sc_model *m, sc_optimizer *opt, size_t B, double seconds, 
     return SC_OK;
 }
 
-static int random_batch(sc_model *m, size_t B, uint64_t seed) {
-    size_t n = 2 * B * (size_t)m->cfg.input;
-    float *x = malloc(n * sizeof *x), *y = malloc(B * sizeof *y);
+/* Text input: 2B random texts of 40 distinct features each, as pairs (i, B + i), and their
+ * one-step plan, all on the device in t. */
+typedef struct text_batch {
+    sc_csr_dev x;
+    sc_pairs_dev pairs;
+    sc_sparse_plan_dev plan;
+} text_batch;
+
+static int random_texts(sc_model *m, size_t B, sc_rng *r, text_batch *t) {
+    enum { F = 40 };
+    size_t n = 2 * B, buckets = (size_t)m->cfg.input;
+    sc_csr x = {n, n * F, malloc((n + 1) * sizeof(uint32_t)), malloc(n * F * sizeof(uint32_t)),
+                malloc(n * F * sizeof(float))};
+    int32_t *idx = malloc(n * sizeof *idx);
+    sc_sparse_plan plan = {0};
+    int rc = x.offsets && x.indices && x.values && idx ? SC_OK : sc_error(SC_ERR, "out of memory");
+    for (size_t i = 0; rc == SC_OK && i < n; i++) {
+        x.offsets[i] = (uint32_t)(i * F);
+        idx[i] = (int32_t)i;
+        /* F distinct features: F strides of buckets / F, each at a random place */
+        for (size_t k = 0; k < F; k++) {
+            x.indices[i * F + k] =
+                (uint32_t)(k * (buckets / F) + sc_rng_below(r, (uint32_t)(buckets / F)));
+            x.values[i * F + k] = 1.0f;
+        }
+    }
+    if (rc == SC_OK) x.offsets[n] = (uint32_t)(n * F);
+    if (rc == SC_OK) rc = sc_csr_upload(m->rt, &x, &t->x);
+    sc_pairs p = {B, idx, idx + B, NULL};
+    if (rc == SC_OK) rc = sc_sparse_plan_build(&m->sparse, &x, p.left, p.right, B, B, &plan);
+    if (rc == SC_OK) rc = sc_sparse_plan_upload(m->rt, &plan, &t->plan);
+    if (rc == SC_OK) rc = sc_buffer_new(m->rt, B * sizeof(int32_t), &t->pairs.left);
+    if (rc == SC_OK) rc = sc_buffer_new(m->rt, B * sizeof(int32_t), &t->pairs.right);
+    if (rc == SC_OK) rc = sc_upload_bytes(m->rt, t->pairs.left, 0, p.left, B * sizeof(int32_t));
+    if (rc == SC_OK) rc = sc_upload_bytes(m->rt, t->pairs.right, 0, p.right, B * sizeof(int32_t));
+    t->pairs.n = B;
+    if (rc == SC_OK) rc = sc_model_text_batch(m, &t->x, &t->pairs, 0, &t->plan, 0);
+    sc_sparse_plan_free(&plan);
+    sc_csr_free(&x);
+    free(idx);
+    return rc;
+}
+
+static void free_texts(text_batch *t) {
+    sc_csr_dev_free(&t->x);
+    sc_pairs_dev_free(&t->pairs);
+    sc_sparse_plan_dev_free(&t->plan);
+}
+
+static int random_batch(sc_model *m, size_t B, uint64_t seed, text_batch *t) {
     sc_rng r;
     sc_rng_seed(&r, seed, 3);
+    if (m->cfg.sparse_input) {
+        float y[1] = {2.0f};
+        SC_TRY(random_texts(m, B, &r, t));
+        return sc_fill(m->rt, sc_model_targets(m), y[0], B);
+    }
+    size_t n = 2 * B * (size_t)m->cfg.input;
+    float *x = malloc(n * sizeof *x), *y = malloc(B * sizeof *y);
     int rc = x && y ? SC_OK : sc_error(SC_ERR, "out of memory");
     for (size_t i = 0; rc == SC_OK && i < n; i++) x[i] = sc_rng_uniform(&r);
     for (size_t i = 0; rc == SC_OK && i < B; i++) y[i] = (float)(i % 2);
@@ -76,16 +133,17 @@ static int random_batch(sc_model *m, size_t B, uint64_t seed) {
 
 static int bench_one(sc_runtime *rt, const sc_job *job, size_t B, double seconds, bench_row *row) {
     sc_model *m = NULL;
-    sc_optimizer *opt = NULL;
+    sc_model_optimizer opt = {0};
+    text_batch texts = {0};
     double t;
     unsigned long steps, launches, transfers;
     row->batch = B;
     int rc = sc_model_create(rt, &job->model, &job->train.loss, B, job->train.seed, &m);
-    if (rc == SC_OK) rc = sc_optimizer_create(rt, &job->train.optim, m->nparams, &opt);
-    if (rc == SC_OK) rc = random_batch(m, B, job->train.seed);
-    if (rc == SC_OK) rc = time_steps(m, opt, B, 0.2, &t, &steps); /* warm-up: builds kernels */
+    if (rc == SC_OK) rc = sc_model_optimizer_create(m, &job->train.optim, &opt);
+    if (rc == SC_OK) rc = random_batch(m, B, job->train.seed, &texts);
+    if (rc == SC_OK) rc = time_steps(m, &opt, B, 0.2, &t, &steps); /* warm-up: builds kernels */
     launches = rt->launches, transfers = rt->transfers;
-    if (rc == SC_OK) rc = time_steps(m, opt, B, seconds, &t, &steps);
+    if (rc == SC_OK) rc = time_steps(m, &opt, B, seconds, &t, &steps);
     if (rc == SC_OK) {
         row->launches = (double)(rt->launches - launches) / (double)steps;
         row->transfers = (double)(rt->transfers - transfers) / (double)steps;
@@ -99,7 +157,8 @@ static int bench_one(sc_runtime *rt, const sc_job *job, size_t B, double seconds
         row->infer_pairs = (double)B / t;
         row->infer_gflops = gemm_flops(m, B, 0) / t * 1e-9;
     }
-    sc_optimizer_free(opt);
+    sc_model_optimizer_free(&opt);
+    free_texts(&texts);
     sc_model_free(m);
     return rc;
 }
@@ -128,7 +187,7 @@ static void print_json(const bench_row *rows, int n) {
     printf("\n]\n");
 }
 
-/* The input width from the data when the config leaves it unset. */
+/* The input width from the data when the config leaves it unset (text: the buckets). */
 static int input_from_data(sc_job *job) {
     if (job->model.input) return SC_OK;
     sc_image_set s;

@@ -1,5 +1,6 @@
 #include "siamcl/model.h"
 #include "siamcl/gemm.h"
+#include "siamcl/optim.h"
 #include "siamcl/rng.h"
 #include "siamcl/similarity.h"
 
@@ -405,4 +406,29 @@ int sc_model_get_params(sc_model *m, float *host) {
 
 int sc_model_set_params(sc_model *m, const float *host) {
     return sc_upload(m->rt, sc_model_params(m), host, m->nparams);
+}
+
+int sc_model_optimizer_create(sc_model *m, const sc_optim_config *c, sc_model_optimizer *o) {
+    o->dense = NULL;
+    o->sparse = NULL;
+    int rc = sc_optimizer_create(m->rt, c, m->nparams - m->table, &o->dense);
+    if (rc == SC_OK && m->cfg.sparse_input)
+        rc = sc_sparse_optimizer_create(m->rt, c, &m->sparse, &o->sparse);
+    if (rc != SC_OK) sc_model_optimizer_free(o);
+    return rc;
+}
+
+void sc_model_optimizer_free(sc_model_optimizer *o) {
+    sc_optimizer_free(o->dense);
+    sc_sparse_optimizer_free(o->sparse);
+    o->dense = NULL;
+    o->sparse = NULL;
+}
+
+int sc_model_optimizer_step(sc_model *m, sc_model_optimizer *o) {
+    SC_TRY(sc_optimizer_step(o->dense, sc_view_at(sc_model_params(m), m->table),
+                             sc_view_at(sc_model_grads(m), m->table)));
+    if (!o->sparse) return SC_OK;
+    return sc_sparse_optimizer_step(o->sparse, sc_model_params(m), m->text.plan, m->text.step,
+                                    (sc_view){m->sparse_grad, 0});
 }

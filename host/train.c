@@ -56,9 +56,8 @@ typedef struct run {
     sc_pairs val, tests;
     sc_pairs_dev val_dev, test_dev;
     sc_model *model;
-    sc_optimizer *opt;
-    sc_sparse_optimizer *sopt; /* text: the embedding table's lazy optimizer */
-    float *best;               /* host copy of the best parameters */
+    sc_model_optimizer opt;
+    float *best; /* host copy of the best parameters */
     int best_epoch;
     double best_loss;
     double seconds, pairs; /* training time and pairs, all epochs */
@@ -134,8 +133,7 @@ static int setup(run *r) {
     SC_TRY(sc_model_create(r->rt, &job->model, &job->train.loss, sc_job_eval_batch(job),
                            job->train.seed, &r->model));
     sc_model *m = r->model;
-    SC_TRY(sc_optimizer_create(r->rt, &job->train.optim, m->nparams - m->table, &r->opt));
-    if (r->text) SC_TRY(sc_sparse_optimizer_create(r->rt, &job->train.optim, &m->sparse, &r->sopt));
+    SC_TRY(sc_model_optimizer_create(m, &job->train.optim, &r->opt));
     if (!(r->best = malloc(m->nparams * sizeof *r->best))) return sc_error(SC_ERR, "out of memory");
     SC_TRY(sc_make_dirs(job->out_dir));
     SC_TRY(write_config(r));
@@ -162,16 +160,6 @@ static int load_batch(run *r, const sc_pairs_dev *dev, const sc_sparse_plan_dev 
                                sc_model_input(m), sc_model_targets(m));
     SC_TRY(sc_model_text_batch(m, &r->texts, dev, first, plan, s));
     return sc_copy(r->rt, sc_model_targets(m), (sc_view){dev->target, first}, n);
-}
-
-/* The dense optimizer updates what follows the embedding table; the lazy one, the table. */
-static int update(run *r, const sc_sparse_plan_dev *plan, size_t s) {
-    sc_model *m = r->model;
-    SC_TRY(sc_optimizer_step(r->opt, sc_view_at(sc_model_params(m), m->table),
-                             sc_view_at(sc_model_grads(m), m->table)));
-    if (!r->text) return SC_OK;
-    return sc_sparse_optimizer_step(r->sopt, sc_model_params(m), plan, s,
-                                    (sc_view){m->sparse_grad, 0});
 }
 
 /* The text task's plan of the epoch: each step's features, for the table's gradient. */
@@ -209,7 +197,7 @@ static int train_epoch(run *r, int epoch, double *loss, double *seconds, size_t 
         rc = load_batch(r, &dev, &plan, s, first, n);
         if (rc == SC_OK) rc = sc_model_forward(m, n);
         if (rc == SC_OK) rc = sc_model_backward(m, n);
-        if (rc == SC_OK) rc = update(r, &plan, s);
+        if (rc == SC_OK) rc = sc_model_optimizer_step(m, &r->opt);
         done += n;
         if (rc == SC_OK && sc_progress_due(&p) &&
             (rc = sc_model_loss_read(m, loss, &last)) == SC_OK)
@@ -387,8 +375,7 @@ int sc_train(sc_runtime *rt, sc_config *cfg, sc_job *job) {
     if (rc == SC_OK) rc = interrupted ? stop_interrupted(&r) : finish(&r);
     signal(SIGINT, SIG_DFL);
     free(r.best);
-    sc_optimizer_free(r.opt);
-    sc_sparse_optimizer_free(r.sopt);
+    sc_model_optimizer_free(&r.opt);
     sc_model_free(r.model);
     sc_dataset_free(&r.data); /* holds the image task's val_dev and test_dev */
     if (r.text) {

@@ -133,6 +133,18 @@ int sc_model_backward(sc_model *m, size_t pairs);
 int sc_model_loss_read(sc_model *m, double *mean, double *last);
 int sc_model_loss_reset(sc_model *m);
 
+/* Both optimizers of a model: the dense one over every parameter but a text model's embedding
+ * table, and the lazy one over the rows of the table that a step touches. */
+typedef struct sc_model_optimizer {
+    sc_optimizer *dense;
+    sc_sparse_optimizer *sparse; /* text input only */
+} sc_model_optimizer;
+
+int sc_model_optimizer_create(sc_model *m, const sc_optim_config *c, sc_model_optimizer *o);
+void sc_model_optimizer_free(sc_model_optimizer *o);
+/* After sc_model_backward: one update (for text, of the step set by sc_model_text_batch). */
+int sc_model_optimizer_step(sc_model *m, sc_model_optimizer *o);
+
 /* Copies all parameters to or from the host (nparams floats). */
 int sc_model_get_params(sc_model *m, float *host);
 int sc_model_set_params(sc_model *m, const float *host);
