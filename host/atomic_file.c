@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Closes and frees everything, removing the temporary file if asked. */
@@ -50,4 +51,17 @@ int sc_atomic_commit(sc_atomic_file *f) {
 
 void sc_atomic_abort(sc_atomic_file *f) {
     finish(f, 1);
+}
+
+int sc_file_size(FILE *f, const char *path, uint64_t *size) {
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0) return sc_error(SC_EINPUT, "%s: %s", path, strerror(errno));
+    if (!S_ISREG(sb.st_mode)) return sc_error(SC_EINPUT, "%s: not a regular file", path);
+    *size = (uint64_t)sb.st_size;
+    return SC_OK;
+}
+
+int sc_read_exact(FILE *f, const char *path, void *buf, size_t n) {
+    if (n > 0 && fread(buf, 1, n, f) != n) return sc_error(SC_EINPUT, "%s: read error", path);
+    return SC_OK;
 }

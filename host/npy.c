@@ -43,19 +43,6 @@ int sc_npy_write(const char *path, const float *data, size_t rows, size_t cols) 
     return sc_atomic_commit(&f);
 }
 
-static int file_size(FILE *f, const char *path, uint64_t *size) {
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0) return sc_error(SC_EINPUT, "%s: %s", path, strerror(errno));
-    if (!S_ISREG(sb.st_mode)) return sc_error(SC_EINPUT, "%s: not a regular file", path);
-    *size = (uint64_t)sb.st_size;
-    return SC_OK;
-}
-
-static int read_exact(FILE *f, const char *path, void *buf, size_t n) {
-    if (n > 0 && fread(buf, 1, n, f) != n) return sc_error(SC_EINPUT, "%s: read error", path);
-    return SC_OK;
-}
-
 /* Reads magic, version and header length; *start is where the header begins. */
 static int read_prefix(FILE *f, const char *path, uint64_t size, uint64_t *header_len,
                        uint64_t *start) {
@@ -66,7 +53,7 @@ static int read_prefix(FILE *f, const char *path, uint64_t size, uint64_t *heade
         *header_len = (uint64_t)b[8] | (uint64_t)b[9] << 8;
         *start = 10;
     } else if (b[6] == 2 && b[7] == 0 && size >= 12) {
-        SC_TRY(read_exact(f, path, b + 10, 2));
+        SC_TRY(sc_read_exact(f, path, b + 10, 2));
         *header_len =
             (uint64_t)b[8] | (uint64_t)b[9] << 8 | (uint64_t)b[10] << 16 | (uint64_t)b[11] << 24;
         *start = 12;
@@ -193,7 +180,7 @@ static int parse_header(const char *text, size_t len, header *h) {
 static int read_header(FILE *f, const char *path, size_t len, header *h) {
     char *text = malloc(len ? len : 1);
     if (!text) return sc_error(SC_ERR, "out of memory");
-    int rc = read_exact(f, path, text, len);
+    int rc = sc_read_exact(f, path, text, len);
     if (rc == SC_OK && !parse_header(text, len, h))
         rc = sc_error(SC_EINPUT,
                       "%s: malformed header (expected a dict of 'descr', 'fortran_order' and "
@@ -228,7 +215,7 @@ static int check_header(const char *path, const header *h, uint64_t data_len) {
 static int load(FILE *f, const char *path, float **data, size_t *rows, size_t *cols) {
     uint64_t size = 0, header_len = 0, start = 0;
     header h = {0};
-    SC_TRY(file_size(f, path, &size));
+    SC_TRY(sc_file_size(f, path, &size));
     SC_TRY(read_prefix(f, path, size, &header_len, &start));
     SC_TRY(read_header(f, path, (size_t)header_len, &h));
     SC_TRY(check_header(path, &h, size - start - header_len));
@@ -236,7 +223,7 @@ static int load(FILE *f, const char *path, float **data, size_t *rows, size_t *c
     size_t bytes = r * c * sizeof(float);
     float *x = malloc(bytes ? bytes : sizeof(float));
     if (!x) return sc_error(SC_ERR, "out of memory");
-    int rc = read_exact(f, path, x, bytes);
+    int rc = sc_read_exact(f, path, x, bytes);
     if (rc != SC_OK) {
         free(x);
         return rc;

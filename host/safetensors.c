@@ -152,19 +152,6 @@ int sc_safetensors_write(const char *path, const sc_tensor *tensors, int ntensor
     return rc;
 }
 
-static int file_size(FILE *f, const char *path, uint64_t *size) {
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0) return sc_error(SC_EINPUT, "%s: %s", path, strerror(errno));
-    if (!S_ISREG(sb.st_mode)) return sc_error(SC_EINPUT, "%s: not a regular file", path);
-    *size = (uint64_t)sb.st_size;
-    return SC_OK;
-}
-
-static int read_exact(FILE *f, const char *path, void *buf, size_t n) {
-    if (n > 0 && fread(buf, 1, n, f) != n) return sc_error(SC_EINPUT, "%s: read error", path);
-    return SC_OK;
-}
-
 static int read_header_length(FILE *f, const char *path, uint64_t size, uint64_t *len) {
     unsigned char b[8];
     if (size < sizeof b)
@@ -172,7 +159,7 @@ static int read_header_length(FILE *f, const char *path, uint64_t size, uint64_t
                         "%s: not a safetensors file (%" PRIu64
                         " bytes, too short for the 8-byte header length)",
                         path, size);
-    SC_TRY(read_exact(f, path, b, sizeof b));
+    SC_TRY(sc_read_exact(f, path, b, sizeof b));
     *len = 0;
     for (int i = 7; i >= 0; i--) *len = *len << 8 | b[i];
     if (*len > size - sizeof b)
@@ -190,7 +177,7 @@ static int read_header(FILE *f, sc_safetensors *st, size_t len) {
     char *text = malloc(len ? len : 1);
     if (!text) return out_of_memory();
     char why[256];
-    int rc = read_exact(f, st->path, text, len);
+    int rc = sc_read_exact(f, st->path, text, len);
     if (rc == SC_OK) rc = sc_json_parse(text, len, &st->header, why, sizeof why);
     if (rc == SC_EINPUT && !st->header)
         rc = sc_error(SC_EINPUT, "%s: malformed header JSON (%s)", st->path, why);
@@ -325,12 +312,12 @@ static int check_layout(sc_safetensors *st, uint64_t data_len) {
 static int read_data(FILE *f, sc_safetensors *st, uint64_t len) {
     st->data = malloc(len ? (size_t)len : 1);
     if (!st->data) return out_of_memory();
-    return read_exact(f, st->path, st->data, (size_t)len);
+    return sc_read_exact(f, st->path, st->data, (size_t)len);
 }
 
 static int load(FILE *f, sc_safetensors *st) {
     uint64_t size = 0, header_len = 0;
-    SC_TRY(file_size(f, st->path, &size));
+    SC_TRY(sc_file_size(f, st->path, &size));
     SC_TRY(read_header_length(f, st->path, size, &header_len));
     SC_TRY(read_header(f, st, (size_t)header_len));
     SC_TRY(find_metadata(st));

@@ -22,6 +22,27 @@ void test_fail(const char *file, int line, const char *fmt, ...) {
     failed = 1;
 }
 
+int test_error_has(const char *needle) {
+    return strstr(sc_last_error(), needle) != NULL;
+}
+
+void test_write_bytes(const char *path, const void *bytes, size_t n) {
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(bytes, 1, n, f) != n || fclose(f) != 0) {
+        fprintf(stderr, "cannot write %s\n", path);
+        exit(1);
+    }
+}
+
+long test_read_bytes(const char *path, unsigned char *buf, size_t cap) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    size_t n = fread(buf, 1, cap, f);
+    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    fclose(f);
+    return n == (size_t)size || size > (long)cap ? size : -1;
+}
+
 sc_runtime *test_runtime(void) {
     if (!runtime && sc_runtime_open(&runtime, getenv("SIAMCL_DEVICE"), 1) != SC_OK) {
         fprintf(stderr, "cannot open an OpenCL device: %s\n", sc_last_error());

@@ -35,6 +35,13 @@ void test_fail(const char *file, int line, const char *fmt, ...)
 /* Checks an SC_OK status. */
 #define CHECK_OK(expr) CHECK((expr) == SC_OK, "-> %s", sc_last_error())
 
+/* Whether the last error message contains needle. */
+int test_error_has(const char *needle);
+/* Writes n bytes to path (exits on failure: the test's own fixture). */
+void test_write_bytes(const char *path, const void *bytes, size_t n);
+/* Reads up to cap bytes of a file; the file's size, or -1 when it cannot be read. */
+long test_read_bytes(const char *path, unsigned char *buf, size_t cap);
+
 /* The process's runtime, opened on first use (SIAMCL_DEVICE chooses, auto otherwise). */
 sc_runtime *test_runtime(void);
 /* A generator seeded from SIAMCL_TEST_SEED or the clock; the seed is printed. */

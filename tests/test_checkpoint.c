@@ -13,10 +13,6 @@
 static const char *config_text = "[model]\ninput = 12\nlayers = 8,4\nhead = mlp\nhead_layers = 5\n"
                                  "output = range\ntarget_min = 1\ntarget_max = 3\n";
 
-static int has(const char *needle) {
-    return strstr(sc_last_error(), needle) != NULL;
-}
-
 static void path_for(char *path, size_t n, const char *name) {
     snprintf(path, n, "/tmp/siamcl_ckpt_%d_%s.safetensors", (int)getpid(), name);
 }
@@ -77,8 +73,9 @@ static void other_shape_is_refused(void) {
     sc_model_free(m);
     sc_config_free(cfg);
     CHECK(rc == SC_EINPUT && b == NULL && loaded == NULL, "rc %d", rc);
-    CHECK(has(bad) && has("tower.0.weight") && has("[8, 12]") && has("[9, 12]"), "%s",
-          sc_last_error());
+    CHECK(test_error_has(bad) && test_error_has("tower.0.weight") && test_error_has("[8, 12]") &&
+              test_error_has("[9, 12]"),
+          "%s", sc_last_error());
 }
 
 static void foreign_safetensors_are_refused(void) {
@@ -94,7 +91,7 @@ static void foreign_safetensors_are_refused(void) {
     int rc = sc_checkpoint_load(test_runtime(), path, 0, &cfg, &job, &m);
     unlink(path);
     CHECK(rc == SC_EINPUT && m == NULL, "rc %d", rc);
-    CHECK(has("not a siamcl checkpoint"), "%s", sc_last_error());
+    CHECK(test_error_has("not a siamcl checkpoint"), "%s", sc_last_error());
 }
 
 static void bad_config_in_metadata_names_it(void) {
@@ -110,7 +107,7 @@ static void bad_config_in_metadata_names_it(void) {
     int rc = sc_checkpoint_load(test_runtime(), path, 0, &cfg, &job, &m);
     unlink(path);
     CHECK(rc == SC_EINPUT, "rc %d", rc);
-    CHECK(has("(metadata):2: unknown key [model] layrs"), "%s", sc_last_error());
+    CHECK(test_error_has("(metadata):2: unknown key [model] layrs"), "%s", sc_last_error());
 }
 
 static void quiet(void) {

@@ -8,10 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int has(const char *needle) {
-    return strstr(sc_last_error(), needle) != NULL;
-}
-
 static void typed_values(void) {
     sc_config *cfg;
     CHECK_OK(ref_config_from("; comment\n[model]\nlayers = 256, 128,64\nhead = mlp ; inline\n"
@@ -43,7 +39,8 @@ static void unknown_key_names_file_line_and_key(void) {
     long v;
     CHECK_OK(sc_cfg_int(cfg, "train", "epochs", 1, 1, 10, &v));
     CHECK(sc_config_check_unused(cfg) == SC_EINPUT);
-    CHECK(has(":4:") && has("bach_size") && has(ref_config_path()), "message: %s", sc_last_error());
+    CHECK(test_error_has(":4:") && test_error_has("bach_size") && test_error_has(ref_config_path()),
+          "message: %s", sc_last_error());
     sc_config_free(cfg);
 }
 
@@ -57,15 +54,15 @@ static void bad_values_are_errors(void) {
     double lr;
     static const char *const heads[] = {"cosine", "mlp", NULL};
     CHECK(sc_cfg_int_list(cfg, "model", "layers", "1", 1, layers, 8, &n) == SC_EINPUT);
-    CHECK(has(":2:") && has("layers"), "message: %s", sc_last_error());
+    CHECK(test_error_has(":2:") && test_error_has("layers"), "message: %s", sc_last_error());
     CHECK(sc_cfg_int(cfg, "model", "width", 1, 1, 100, &width) == SC_EINPUT);
-    CHECK(has(":3:") && has("1..100"), "message: %s", sc_last_error());
+    CHECK(test_error_has(":3:") && test_error_has("1..100"), "message: %s", sc_last_error());
     CHECK(sc_cfg_enum(cfg, "model", "head", heads, 0, &e) == SC_EINPUT);
-    CHECK(has(":4:") && has("cosine, mlp"), "message: %s", sc_last_error());
+    CHECK(test_error_has(":4:") && test_error_has("cosine, mlp"), "message: %s", sc_last_error());
     CHECK(sc_cfg_float(cfg, "model", "lr", 0, 0, 1, &lr) == SC_EINPUT);
-    CHECK(has(":5:"), "message: %s", sc_last_error());
+    CHECK(test_error_has(":5:"), "message: %s", sc_last_error());
     CHECK(sc_cfg_bool(cfg, "model", "flag", 0, &flag) == SC_EINPUT);
-    CHECK(has(":6:"), "message: %s", sc_last_error());
+    CHECK(test_error_has(":6:"), "message: %s", sc_last_error());
     sc_config_free(cfg);
 }
 
@@ -73,22 +70,24 @@ static void malformed_files_are_errors(void) {
     sc_config *cfg = NULL;
     CHECK(ref_config_from("[train]\nepochs = 3\nthis line has no equals sign\n", &cfg) ==
           SC_EINPUT);
-    CHECK(has(":3:") && has("malformed"), "message: %s", sc_last_error());
+    CHECK(test_error_has(":3:") && test_error_has("malformed"), "message: %s", sc_last_error());
     CHECK(ref_config_from("[train]\nepochs = 3\nepochs = 4\n", &cfg) == SC_EINPUT);
-    CHECK(has(":3:") && has("duplicate"), "message: %s", sc_last_error());
+    CHECK(test_error_has(":3:") && test_error_has("duplicate"), "message: %s", sc_last_error());
     CHECK(ref_config_from("epochs = 3\n", &cfg) == SC_EINPUT);
-    CHECK(has(":1:") && has("outside any [section]"), "message: %s", sc_last_error());
+    CHECK(test_error_has(":1:") && test_error_has("outside any [section]"), "message: %s",
+          sc_last_error());
     CHECK(ref_config_from("[train\nepochs = 3\n", &cfg) == SC_EINPUT);
-    CHECK(has(":1:"), "message: %s", sc_last_error());
+    CHECK(test_error_has(":1:"), "message: %s", sc_last_error());
     CHECK(cfg == NULL);
 }
 
 static void missing_and_unreadable_files(void) {
     sc_config *cfg;
     CHECK(sc_config_load("/nonexistent/siamcl.ini", &cfg) == SC_EINPUT);
-    CHECK(has("/nonexistent/siamcl.ini") && has("No such file"), "message: %s", sc_last_error());
+    CHECK(test_error_has("/nonexistent/siamcl.ini") && test_error_has("No such file"),
+          "message: %s", sc_last_error());
     CHECK(sc_config_load("/tmp", &cfg) == SC_EINPUT);
-    CHECK(has("is a directory"), "message: %s", sc_last_error());
+    CHECK(test_error_has("is a directory"), "message: %s", sc_last_error());
 }
 
 static void overrides_replace_and_are_validated(void) {
@@ -102,7 +101,8 @@ static void overrides_replace_and_are_validated(void) {
     CHECK_OK(sc_cfg_int(cfg, "train", "epochs", 1, 1, 100, &v));
     CHECK(v == 9, "override gave %ld", v);
     CHECK(sc_cfg_int(cfg, "train", "batch_size", 1, 1, 100, &v) == SC_EINPUT);
-    CHECK(has("command line") && has("train.batch_size"), "message: %s", sc_last_error());
+    CHECK(test_error_has("command line") && test_error_has("train.batch_size"), "message: %s",
+          sc_last_error());
     sc_config_free(cfg);
 }
 

@@ -25,10 +25,6 @@ static int load(const char *text, sc_config **cfg) {
     return rc;
 }
 
-static int has(const char *needle) {
-    return strstr(sc_last_error(), needle) != NULL;
-}
-
 static int one_text(const sc_features_config *c, const char *text, sc_csr *m) {
     return sc_featurize(c, &text, 1, m);
 }
@@ -216,15 +212,17 @@ static void bad_configs_name_the_key(void) {
         CHECK_OK(load(text, &cfg));
         sc_features_config c;
         CHECK(sc_features_config_read(cfg, &c) == SC_EINPUT, "case %zu", i);
-        CHECK(has(path) && has(":2:") && has(bad[i].key) && has(bad[i].why), "message: %s",
-              sc_last_error());
+        CHECK(test_error_has(path) && test_error_has(":2:") && test_error_has(bad[i].key) &&
+                  test_error_has(bad[i].why),
+              "message: %s", sc_last_error());
         sc_config_free(cfg);
     }
     sc_config *cfg = sc_config_new();
     CHECK_OK(sc_config_override(cfg, "features.buckets=100"));
     sc_features_config c;
     CHECK(sc_features_config_read(cfg, &c) == SC_EINPUT);
-    CHECK(has("command line") && has("features.buckets=100"), "message: %s", sc_last_error());
+    CHECK(test_error_has("command line") && test_error_has("features.buckets=100"), "message: %s",
+          sc_last_error());
     sc_config_free(cfg);
 }
 
@@ -233,10 +231,10 @@ static void featurize_checks_its_config(void) {
     sc_features_config c = all_on;
     c.buckets = 100;
     CHECK(one_text(&c, "x", &m) == SC_EINPUT);
-    CHECK(has("100 buckets") && m.offsets == NULL, "message: %s", sc_last_error());
+    CHECK(test_error_has("100 buckets") && m.offsets == NULL, "message: %s", sc_last_error());
     c = (sc_features_config){0, 0, 0, 1024, SC_WEIGHT_COUNT};
     CHECK(one_text(&c, "x", &m) == SC_EINPUT);
-    CHECK(has("all off"), "message: %s", sc_last_error());
+    CHECK(test_error_has("all off"), "message: %s", sc_last_error());
 }
 
 static void quiet(void) {

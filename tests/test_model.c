@@ -331,10 +331,6 @@ static void training_reduces_the_loss(void) {
 
 /* ---- bad configurations ---- */
 
-static int has(const char *needle) {
-    return strstr(sc_last_error(), needle) != NULL;
-}
-
 /* Reads the model and loss of a config and checks that they fit together. */
 static int read_all(const char *text) {
     sc_config *cfg;
@@ -354,28 +350,30 @@ static void bad_configs_are_rejected(void) {
     CHECK_OK(
         read_all("[model]\nlayers = 32,16\nhead = mlp\nhead_layers = 8\n[train]\nloss = mse\n"));
     CHECK(read_all("[model]\nlayers = 256,,x\n") == SC_EINPUT);
-    CHECK(has(":2:") && has("layers"), "%s", sc_last_error());
+    CHECK(test_error_has(":2:") && test_error_has("layers"), "%s", sc_last_error());
     CHECK(read_all("[model]\nlayers = 64,-3\n") == SC_EINPUT);
-    CHECK(has("layers"), "%s", sc_last_error());
+    CHECK(test_error_has("layers"), "%s", sc_last_error());
     CHECK(read_all("[model]\nhead = siamese\n") == SC_EINPUT);
-    CHECK(has("head") && has("cosine, euclidean, mlp"), "%s", sc_last_error());
+    CHECK(test_error_has("head") && test_error_has("cosine, euclidean, mlp"), "%s",
+          sc_last_error());
     CHECK(read_all("[train]\nloss = hinge\n") == SC_EINPUT);
-    CHECK(has("loss") && has("mse, contrastive, softmax"), "%s", sc_last_error());
+    CHECK(test_error_has("loss") && test_error_has("mse, contrastive, softmax"), "%s",
+          sc_last_error());
     CHECK(read_all("[model]\nhead = euclidean\n[train]\nloss = softmax\n") == SC_EINPUT);
-    CHECK(has("softmax") && has("head = cosine"), "%s", sc_last_error());
+    CHECK(test_error_has("softmax") && test_error_has("head = cosine"), "%s", sc_last_error());
     CHECK(read_all("[model]\nhead = mlp\n[train]\nloss = contrastive\n") == SC_EINPUT);
-    CHECK(has("contrastive") && has("mlp"), "%s", sc_last_error());
+    CHECK(test_error_has("contrastive") && test_error_has("mlp"), "%s", sc_last_error());
     CHECK(read_all("[model]\noutput = range\ntarget_min = 3\ntarget_max = 1\n") == SC_EINPUT);
-    CHECK(has("target_max"), "%s", sc_last_error());
+    CHECK(test_error_has("target_max"), "%s", sc_last_error());
     CHECK(read_all("[model]\nhead_layers = 8\n") == SC_EINPUT, "head_layers without mlp is unused");
-    CHECK(has("head_layers"), "%s", sc_last_error());
+    CHECK(test_error_has("head_layers"), "%s", sc_last_error());
     CHECK(read_all("[model]\nlayers = 8\nactivaton = tanh\n") == SC_EINPUT);
-    CHECK(has(":3:") && has("activaton"), "%s", sc_last_error());
+    CHECK(test_error_has(":3:") && test_error_has("activaton"), "%s", sc_last_error());
     sc_config *cfg;
     sc_optim_config oc;
     CHECK_OK(ref_config_from("[train]\noptimizer = rmsprop\n", &cfg));
     CHECK(sc_optim_config_read(cfg, &oc) == SC_EINPUT);
-    CHECK(has("optimizer") && has("adam, sgd"), "%s", sc_last_error());
+    CHECK(test_error_has("optimizer") && test_error_has("adam, sgd"), "%s", sc_last_error());
     sc_config_free(cfg);
 }
 
@@ -386,7 +384,8 @@ static void model_too_large_for_the_device(void) {
     sc_model *m = NULL;
     CHECK(sc_model_create(test_runtime(), &mc, &lc, 32, 1, &m) == SC_EINPUT);
     CHECK(m == NULL);
-    CHECK(has("does not fit") && has("[model] layers"), "%s", sc_last_error());
+    CHECK(test_error_has("does not fit") && test_error_has("[model] layers"), "%s",
+          sc_last_error());
 }
 
 TEST_MAIN(TEST(gradients_match_finite_differences), TEST(initialization_is_seeded_and_scaled),

@@ -21,28 +21,6 @@ static const char *in_dir(char *buf, size_t size, const char *name) {
     return buf;
 }
 
-static int has(const char *needle) {
-    return strstr(sc_last_error(), needle) != NULL;
-}
-
-static void write_bytes(const char *path, const void *bytes, size_t n) {
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(bytes, 1, n, f) != n || fclose(f) != 0) {
-        fprintf(stderr, "cannot write %s\n", path);
-        exit(1);
-    }
-}
-
-/* Reads up to cap bytes of a file; the file's size, or -1 when it cannot be read. */
-static long read_bytes(const char *path, unsigned char *buf, size_t cap) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    size_t n = fread(buf, 1, cap, f);
-    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-    fclose(f);
-    return n == (size_t)size || size > (long)cap ? size : -1;
-}
-
 /* A file of the given version whose header length field is header_len, followed by the header
  * text and data_len zero bytes. */
 static void craft_with_length(const char *path, int major, uint32_t header_len, const char *header,
@@ -53,7 +31,7 @@ static void craft_with_length(const char *path, int major, uint32_t header_len, 
     bytes[6] = (unsigned char)major;
     for (size_t i = 8; i < lead; i++) bytes[i] = (unsigned char)(header_len >> 8 * (i - 8));
     memcpy(bytes + lead, header, n);
-    write_bytes(path, bytes, lead + n + data_len);
+    test_write_bytes(path, bytes, lead + n + data_len);
     free(bytes);
 }
 
@@ -108,7 +86,7 @@ static void layout_is_exact(void) {
     in_dir(p, sizeof p, "layout.npy");
     CHECK_OK(sc_npy_write(p, x, 2, 3));
     unsigned char buf[256];
-    long size = read_bytes(p, buf, sizeof buf);
+    long size = test_read_bytes(p, buf, sizeof buf);
     unlink(p);
     size_t header_len = (size_t)buf[8] | (size_t)buf[9] << 8, len = strlen(dict);
     size_t start = 10 + header_len;
@@ -189,7 +167,8 @@ static void rejects_malformed_files(void) {
         size_t r, c;
         int rc = sc_npy_read(p, &y, &r, &c);
         CHECK(rc == SC_EINPUT && y == NULL, "case %zu: rc %d", i, rc);
-        CHECK(has(p) && has(bad_files[i].expect), "case %zu: message: %s", i, sc_last_error());
+        CHECK(test_error_has(p) && test_error_has(bad_files[i].expect), "case %zu: message: %s", i,
+              sc_last_error());
     }
     unlink(p);
 }
@@ -199,24 +178,27 @@ static void rejects_what_is_no_npy_file(void) {
     float *y;
     size_t r, c;
     in_dir(p, sizeof p, "x.bin");
-    write_bytes(p, "\x93NUMPZ\x01\x00\x00\x00", 10);
+    test_write_bytes(p, "\x93NUMPZ\x01\x00\x00\x00", 10);
     CHECK(sc_npy_read(p, &y, &r, &c) == SC_EINPUT);
-    CHECK(has(p) && has("not a .npy file (bad magic)"), "%s", sc_last_error());
-    write_bytes(p, "\x93NUM", 4);
+    CHECK(test_error_has(p) && test_error_has("not a .npy file (bad magic)"), "%s",
+          sc_last_error());
+    test_write_bytes(p, "\x93NUM", 4);
     CHECK(sc_npy_read(p, &y, &r, &c) == SC_EINPUT);
-    CHECK(has(p) && has("bad magic"), "%s", sc_last_error());
+    CHECK(test_error_has(p) && test_error_has("bad magic"), "%s", sc_last_error());
     craft_with_length(p, 1, 1000, "{}", 0);
     CHECK(sc_npy_read(p, &y, &r, &c) == SC_EINPUT);
-    CHECK(has(p) && has("truncated: header length 1000 exceeds the file"), "%s", sc_last_error());
+    CHECK(test_error_has(p) && test_error_has("truncated: header length 1000 exceeds the file"),
+          "%s", sc_last_error());
     craft_with_length(p, 2, 2000000, "", 0);
     CHECK(truncate(p, 2000012) == 0); /* sparse */
     CHECK(sc_npy_read(p, &y, &r, &c) == SC_EINPUT);
-    CHECK(has(p) && has("header length 2000000 exceeds the limit"), "%s", sc_last_error());
+    CHECK(test_error_has(p) && test_error_has("header length 2000000 exceeds the limit"), "%s",
+          sc_last_error());
     unlink(p);
     CHECK(sc_npy_read(p, &y, &r, &c) == SC_EINPUT);
-    CHECK(has(p) && has("No such file"), "%s", sc_last_error());
+    CHECK(test_error_has(p) && test_error_has("No such file"), "%s", sc_last_error());
     CHECK(sc_npy_read(dir, &y, &r, &c) == SC_EINPUT);
-    CHECK(has(dir) && has("not a regular file"), "%s", sc_last_error());
+    CHECK(test_error_has(dir) && test_error_has("not a regular file"), "%s", sc_last_error());
 }
 
 /* A write that fails leaves the old file byte for byte, and no temporary file. */
@@ -226,17 +208,18 @@ static void failed_writes_keep_the_old_file(void) {
     in_dir(p, sizeof p, "keep.npy");
     CHECK_OK(sc_npy_write(p, x, 2, 2));
     unsigned char before[256], after[256];
-    long size = read_bytes(p, before, sizeof before);
+    long size = test_read_bytes(p, before, sizeof before);
     CHECK(size > 0);
     CHECK(sc_npy_write(p, NULL, 2, 2) == SC_EINPUT);
-    CHECK(has(p) && has("no data"), "%s", sc_last_error());
-    CHECK(read_bytes(p, after, sizeof after) == size && !memcmp(before, after, (size_t)size));
+    CHECK(test_error_has(p) && test_error_has("no data"), "%s", sc_last_error());
+    CHECK(test_read_bytes(p, after, sizeof after) == size && !memcmp(before, after, (size_t)size));
     CHECK(sc_npy_write("/nonexistent-siamcl/x.npy", x, 2, 2) == SC_EINPUT);
-    CHECK(has("cannot write /nonexistent-siamcl/x.npy: No such file"), "%s", sc_last_error());
+    CHECK(test_error_has("cannot write /nonexistent-siamcl/x.npy: No such file"), "%s",
+          sc_last_error());
     in_dir(sub, sizeof sub, "folder.npy");
     CHECK(mkdir(sub, 0700) == 0);
     CHECK(sc_npy_write(sub, x, 2, 2) == SC_ERR);
-    CHECK(has("cannot write") && has(sub), "%s", sc_last_error());
+    CHECK(test_error_has("cannot write") && test_error_has(sub), "%s", sc_last_error());
     CHECK(temp_files() == 0);
     CHECK(rmdir(sub) == 0);
     unlink(p);

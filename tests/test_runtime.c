@@ -11,10 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int has(const char *needle) {
-    return strstr(sc_last_error(), needle) != NULL;
-}
-
 static void make_dir(const char *dir, int with_kernels) {
     mkdir(dir, 0700);
     if (with_kernels) {
@@ -43,9 +39,9 @@ static void kernel_dir_lookup_order(void) {
     CHECK(!strcmp(out, install), "install prefix last: got %s", out);
     CHECK(sc_kernel_dir_find(empty, build, install, out, sizeof out) == SC_EINPUT,
           "a set SIAMCL_KERNEL_DIR without kernels must fail");
-    CHECK(has(empty), "message: %s", sc_last_error());
+    CHECK(test_error_has(empty), "message: %s", sc_last_error());
     CHECK(sc_kernel_dir_find(NULL, empty, NULL, out, sizeof out) == SC_EINPUT);
-    CHECK(has("SIAMCL_KERNEL_DIR"), "message: %s", sc_last_error());
+    CHECK(test_error_has("SIAMCL_KERNEL_DIR"), "message: %s", sc_last_error());
     for (const char *d = env; d; d = d == env ? build : d == build ? install : NULL) {
         char p[300];
         snprintf(p, sizeof p, "%s/elementwise.cl", d);
@@ -61,16 +57,19 @@ static void broken_kernel_reports_build_log(void) {
     int rc = sc_program_build_file(rt, SC_TEST_DATA "/broken.cl", &prog);
     CHECK(rc == SC_ERR, "rc %d", rc);
     CHECK(prog == NULL);
-    CHECK(has("broken.cl") && has("CL_BUILD_PROGRAM_FAILURE"), "message: %s", sc_last_error());
-    CHECK(has("undefined_identifier_in_broken_cl"), "no build log in: %s", sc_last_error());
+    CHECK(test_error_has("broken.cl") && test_error_has("CL_BUILD_PROGRAM_FAILURE"), "message: %s",
+          sc_last_error());
+    CHECK(test_error_has("undefined_identifier_in_broken_cl"), "no build log in: %s",
+          sc_last_error());
     CHECK(sc_program_build_file(rt, SC_TEST_DATA "/no_such.cl", &prog) == SC_EINPUT);
-    CHECK(has("no_such.cl"), "message: %s", sc_last_error());
+    CHECK(test_error_has("no_such.cl"), "message: %s", sc_last_error());
 }
 
 static void unknown_kernel_is_an_error(void) {
     cl_kernel k;
     CHECK(sc_kernel_get(test_runtime(), "elementwise", "no_such_kernel", &k) == SC_ERR);
-    CHECK(has("no_such_kernel") && has("CL_INVALID_KERNEL_NAME"), "message: %s", sc_last_error());
+    CHECK(test_error_has("no_such_kernel") && test_error_has("CL_INVALID_KERNEL_NAME"),
+          "message: %s", sc_last_error());
 }
 
 static void error_names(void) {
@@ -85,8 +84,9 @@ static void error_names(void) {
         CHECK(strcmp(sc_cl_error_name(code), "CL_UNKNOWN_ERROR") != 0, "code %d has no name", code);
     }
     CHECK(sc_cl_fail(CL_INVALID_VALUE, "clFoo(x)", "file.c", 42) == SC_ERR);
-    CHECK(has("file.c:42") && has("CL_INVALID_VALUE") && has("clFoo(x)"), "message: %s",
-          sc_last_error());
+    CHECK(test_error_has("file.c:42") && test_error_has("CL_INVALID_VALUE") &&
+              test_error_has("clFoo(x)"),
+          "message: %s", sc_last_error());
 }
 
 static void bias_act_forward_matches_reference(void) {

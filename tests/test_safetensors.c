@@ -22,28 +22,6 @@ static const char *in_dir(char *buf, size_t size, const char *name) {
     return buf;
 }
 
-static int has(const char *needle) {
-    return strstr(sc_last_error(), needle) != NULL;
-}
-
-static void write_bytes(const char *path, const void *bytes, size_t n) {
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(bytes, 1, n, f) != n || fclose(f) != 0) {
-        fprintf(stderr, "cannot write %s\n", path);
-        exit(1);
-    }
-}
-
-/* Reads up to cap bytes of a file; the file's size, or -1 when it cannot be read. */
-static long read_bytes(const char *path, unsigned char *buf, size_t cap) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    size_t n = fread(buf, 1, cap, f);
-    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-    fclose(f);
-    return n == (size_t)size || size > (long)cap ? size : -1;
-}
-
 /* A file with the given header length field, header text and data_len zero bytes. */
 static void craft_with_length(const char *path, uint64_t header_len, const char *header,
                               size_t data_len) {
@@ -51,7 +29,7 @@ static void craft_with_length(const char *path, uint64_t header_len, const char 
     unsigned char *bytes = calloc(8 + n + data_len, 1);
     for (int i = 0; i < 8; i++) bytes[i] = (unsigned char)(header_len >> 8 * i);
     memcpy(bytes + 8, header, n);
-    write_bytes(path, bytes, 8 + n + data_len);
+    test_write_bytes(path, bytes, 8 + n + data_len);
     free(bytes);
 }
 
@@ -122,7 +100,7 @@ static void round_trip(void) {
     int ndims;
     int64_t shape[SC_TENSOR_MAX_DIMS];
     CHECK(sc_safetensors_tensor(st, "nope", &data, &ndims, shape) == SC_EINPUT);
-    CHECK(has(p) && has("no tensor 'nope'"), "message: %s", sc_last_error());
+    CHECK(test_error_has(p) && test_error_has("no tensor 'nope'"), "message: %s", sc_last_error());
     sc_safetensors_free(st);
     unlink(p);
 }
@@ -139,7 +117,7 @@ static void layout_is_exact(void) {
     in_dir(p, sizeof p, "layout.safetensors");
     CHECK_OK(sc_safetensors_write(p, t, 1, m, 1));
     unsigned char buf[256];
-    long size = read_bytes(p, buf, sizeof buf);
+    long size = test_read_bytes(p, buf, sizeof buf);
     unlink(p);
     size_t len = strlen(json);
     uint64_t header_len = 0;
@@ -158,7 +136,7 @@ static void empty_file_has_empty_header(void) {
     in_dir(p, sizeof p, "empty.safetensors");
     CHECK_OK(sc_safetensors_write(p, NULL, 0, NULL, 0));
     unsigned char buf[64];
-    CHECK(read_bytes(p, buf, sizeof buf) == 16);
+    CHECK(test_read_bytes(p, buf, sizeof buf) == 16);
     CHECK(!memcmp(buf, "\x08\0\0\0\0\0\0\0{}      ", 16));
     sc_safetensors *st;
     CHECK_OK(sc_safetensors_read(p, &st));
@@ -181,7 +159,7 @@ static void reads_any_valid_json(void) {
     memcpy(bytes + 8 + n, &value, 4);
     char p[128];
     in_dir(p, sizeof p, "foreign.safetensors");
-    write_bytes(p, bytes, 8 + n + 4);
+    test_write_bytes(p, bytes, 8 + n + 4);
     sc_safetensors *st;
     CHECK_OK(sc_safetensors_read(p, &st));
     unlink(p);
@@ -267,7 +245,8 @@ static void rejects_malformed_files(void) {
         sc_safetensors *st = (sc_safetensors *)1;
         int rc = sc_safetensors_read(p, &st);
         CHECK(rc == SC_EINPUT && st == NULL, "case %zu (%s): rc %d", i, bad_files[i].header, rc);
-        CHECK(has(p) && has(bad_files[i].expect), "case %zu: message: %s", i, sc_last_error());
+        CHECK(test_error_has(p) && test_error_has(bad_files[i].expect), "case %zu: message: %s", i,
+              sc_last_error());
     }
     unlink(p);
 }
@@ -276,24 +255,27 @@ static void rejects_what_is_no_safetensors_file(void) {
     char p[128];
     sc_safetensors *st;
     in_dir(p, sizeof p, "x.bin");
-    write_bytes(p, "abcde", 5);
+    test_write_bytes(p, "abcde", 5);
     CHECK(sc_safetensors_read(p, &st) == SC_EINPUT);
-    CHECK(has(p) && has("not a safetensors file (5 bytes, too short"), "%s", sc_last_error());
+    CHECK(test_error_has(p) && test_error_has("not a safetensors file (5 bytes, too short"), "%s",
+          sc_last_error());
     craft_with_length(p, 8390880373482ULL, "", 44);
     CHECK(sc_safetensors_read(p, &st) == SC_EINPUT);
-    CHECK(has(p) &&
-              has(": not a safetensors file (header length 8390880373482 exceeds file size 52)"),
+    CHECK(test_error_has(p) &&
+              test_error_has(
+                  ": not a safetensors file (header length 8390880373482 exceeds file size 52)"),
           "%s", sc_last_error());
     craft_with_length(p, 100000001, "", 0);
     CHECK(truncate(p, 100000016) == 0); /* sparse */
     CHECK(sc_safetensors_read(p, &st) == SC_EINPUT);
-    CHECK(has(p) && has("header length 100000001 exceeds the limit of 100000000 bytes"), "%s",
-          sc_last_error());
+    CHECK(test_error_has(p) &&
+              test_error_has("header length 100000001 exceeds the limit of 100000000 bytes"),
+          "%s", sc_last_error());
     unlink(p);
     CHECK(sc_safetensors_read(p, &st) == SC_EINPUT);
-    CHECK(has(p) && has("No such file"), "%s", sc_last_error());
+    CHECK(test_error_has(p) && test_error_has("No such file"), "%s", sc_last_error());
     CHECK(sc_safetensors_read(dir, &st) == SC_EINPUT);
-    CHECK(has(dir) && has("not a regular file"), "%s", sc_last_error());
+    CHECK(test_error_has(dir) && test_error_has("not a regular file"), "%s", sc_last_error());
 }
 
 static void rejects_deep_nesting(void) {
@@ -307,7 +289,8 @@ static void rejects_deep_nesting(void) {
     free(header);
     sc_safetensors *st;
     CHECK(sc_safetensors_read(p, &st) == SC_EINPUT);
-    CHECK(has(p) && has("nesting deeper than 64 at byte 64"), "%s", sc_last_error());
+    CHECK(test_error_has(p) && test_error_has("nesting deeper than 64 at byte 64"), "%s",
+          sc_last_error());
     unlink(p);
 }
 
@@ -335,16 +318,16 @@ static void writer_rejects_bad_tensors_and_metadata(void) {
         if (i == 5) t[1].data = NULL;
         if (i == 6) t[1].name = "\xc3";
         CHECK(sc_safetensors_write(p, t, 2, NULL, 0) == SC_EINPUT, "case %d", i);
-        CHECK(has(p) && has(expect[i]), "case %d: %s", i, sc_last_error());
+        CHECK(test_error_has(p) && test_error_has(expect[i]), "case %d: %s", i, sc_last_error());
     }
     const sc_meta dup[] = {{"k", "1"}, {"k", "2"}}, bad[] = {{"k", "caf\xe9"}},
                   none[] = {{"k", NULL}};
     CHECK(sc_safetensors_write(p, t, 1, dup, 2) == SC_EINPUT);
-    CHECK(has("duplicate metadata key 'k'"), "%s", sc_last_error());
+    CHECK(test_error_has("duplicate metadata key 'k'"), "%s", sc_last_error());
     CHECK(sc_safetensors_write(p, t, 1, bad, 1) == SC_EINPUT);
-    CHECK(has("metadata entry 0 is not valid UTF-8"), "%s", sc_last_error());
+    CHECK(test_error_has("metadata entry 0 is not valid UTF-8"), "%s", sc_last_error());
     CHECK(sc_safetensors_write(p, t, 1, none, 1) == SC_EINPUT);
-    CHECK(has("metadata entry 0 has no key or no value"), "%s", sc_last_error());
+    CHECK(test_error_has("metadata entry 0 has no key or no value"), "%s", sc_last_error());
     CHECK(access(p, F_OK) != 0 && temp_files() == 0);
 }
 
@@ -356,7 +339,7 @@ static void failed_writes_keep_the_old_file(void) {
     in_dir(p, sizeof p, "keep.safetensors");
     CHECK_OK(sc_safetensors_write(p, &good, 1, NULL, 0));
     unsigned char before[256], after[256];
-    long size = read_bytes(p, before, sizeof before);
+    long size = test_read_bytes(p, before, sizeof before);
     CHECK(size > 0);
 
     CHECK(sc_safetensors_write(p, &bad, 1, NULL, 0) == SC_EINPUT);
@@ -366,19 +349,19 @@ static void failed_writes_keep_the_old_file(void) {
     CHECK(temp_files() == 1);
     sc_atomic_abort(&f);
     sc_atomic_abort(&f); /* a second abort does nothing */
-    CHECK(read_bytes(p, after, sizeof after) == size && !memcmp(before, after, (size_t)size));
+    CHECK(test_read_bytes(p, after, sizeof after) == size && !memcmp(before, after, (size_t)size));
     CHECK(temp_files() == 0);
 
     CHECK(sc_safetensors_write("/nonexistent-siamcl/m.safetensors", &good, 1, NULL, 0) ==
           SC_EINPUT);
-    CHECK(has("cannot write /nonexistent-siamcl/m.safetensors: No such file"), "%s",
+    CHECK(test_error_has("cannot write /nonexistent-siamcl/m.safetensors: No such file"), "%s",
           sc_last_error());
 
     /* the temporary file is written, but renaming it over a folder fails */
     in_dir(sub, sizeof sub, "folder.safetensors");
     CHECK(mkdir(sub, 0700) == 0);
     CHECK(sc_safetensors_write(sub, &good, 1, NULL, 0) == SC_ERR);
-    CHECK(has("cannot write") && has(sub), "%s", sc_last_error());
+    CHECK(test_error_has("cannot write") && test_error_has(sub), "%s", sc_last_error());
     CHECK(temp_files() == 0);
     CHECK(rmdir(sub) == 0);
     unlink(p);
@@ -387,14 +370,14 @@ static void failed_writes_keep_the_old_file(void) {
 static void commit_replaces_the_old_file(void) {
     char p[128];
     in_dir(p, sizeof p, "replace.txt");
-    write_bytes(p, "old", 3);
+    test_write_bytes(p, "old", 3);
     sc_atomic_file f;
     CHECK_OK(sc_atomic_open(p, &f));
     fputs("new text", f.file);
     CHECK_OK(sc_atomic_commit(&f));
     sc_atomic_abort(&f); /* nothing left to abort */
     unsigned char buf[16];
-    CHECK(read_bytes(p, buf, sizeof buf) == 8 && !memcmp(buf, "new text", 8));
+    CHECK(test_read_bytes(p, buf, sizeof buf) == 8 && !memcmp(buf, "new text", 8));
     CHECK(temp_files() == 0);
     unlink(p);
 }

@@ -1,9 +1,12 @@
-/* Atomic file replacement: a writer fills a temporary file beside the destination, and only a
+/* Files: atomic replacement for writers, and size and exact reads for readers.
+ *
+ * Atomic file replacement: a writer fills a temporary file beside the destination, and only a
  * complete, synced file is renamed over it, so a crash or an error never leaves a half-written
  * file behind and an existing file stays as it was. */
 #ifndef SIAMCL_ATOMIC_FILE_H
 #define SIAMCL_ATOMIC_FILE_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 typedef struct sc_atomic_file {
@@ -23,5 +26,10 @@ int sc_atomic_commit(sc_atomic_file *f);
 
 /* Closes and removes the temporary file; the destination is untouched. */
 void sc_atomic_abort(sc_atomic_file *f);
+
+/* Readers' helpers: the size of an open regular file (anything else is SC_EINPUT naming path),
+ * and exactly n bytes from it (a short read is SC_EINPUT). */
+int sc_file_size(FILE *f, const char *path, uint64_t *size);
+int sc_read_exact(FILE *f, const char *path, void *buf, size_t n);
 
 #endif
