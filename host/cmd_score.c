@@ -4,22 +4,25 @@
 #include "siamcl/checkpoint.h"
 #include "siamcl/csv.h"
 #include "siamcl/evaluate.h"
+#include "siamcl/features.h"
+#include "siamcl/sparse.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 const char cmd_score_help[] =
-    "usage: siamcl score MODEL PAIRS.csv --images IDX -o SCORES.csv [--device SPEC]\n"
+    "usage: siamcl score MODEL PAIRS.csv -o SCORES.csv [--images IDX] [--encoding E]\n"
     "\n"
-    "Scores pairs of images with a trained model and writes PAIRS.csv's columns with a score\n"
-    "column added (the model's output: its similarity, or the value mapped to the target\n"
-    "range).\n"
+    "Scores pairs with a trained model and writes PAIRS.csv's columns with a score column\n"
+    "added (the model's output: its similarity, or the value mapped to the target range).\n"
     "\n"
     "  MODEL         a .safetensors checkpoint, or a run directory with model.safetensors\n"
-    "  PAIRS.csv     columns left and right: 0-based row indices into IDX (a run's\n"
-    "                test_pairs.csv is such a file); a target column, if any, is copied\n"
-    "  --images IDX  the IDX images file the indices point into\n"
+    "  PAIRS.csv     image models: columns left and right, 0-based row indices into IDX (a\n"
+    "                run's test_pairs.csv is such a file); text models: the two text columns\n"
+    "                of the model's [data] left and right (search_term, product_title)\n"
+    "  --images IDX  image models: the IDX images file the indices point into\n"
+    "  --encoding E  text: utf-8 or latin-1 (default: the model's [data] encoding)\n"
     "  -o, --output SCORES.csv  where to write the scores\n";
 
 /* Reads the left and right index columns, each in 0 .. count - 1. */
@@ -74,17 +77,83 @@ static int write_scores(const char *path, const sc_csv *t, const float *scores) 
     return sc_atomic_commit(&f);
 }
 
+/* Image pairs: PAIRS' left and right columns index the IDX images. */
+static int score_images(sc_model *m, const sc_csv *t, const char *images, float **scores) {
+    sc_images im = {0};
+    sc_pairs p = {0};
+    sc_pairs_dev dev = {0};
+    double loss;
+    SC_TRY(sc_idx_load_images(images, &im.set.pixels, &im.set.count, &im.set.rows, &im.set.cols));
+    im.width = im.set.rows * im.set.cols;
+    int rc = read_pairs(t, im.set.count, &p);
+    if (rc == SC_OK && im.width != (size_t)m->cfg.input)
+        rc = sc_error(SC_EINPUT, "%s: images of %zu values, but the model takes %d", images,
+                      im.width, m->cfg.input);
+    if (rc == SC_OK) rc = sc_buffer_new(m->rt, im.set.count * im.width * sizeof(float), &im.rows);
+    if (rc == SC_OK)
+        rc = sc_upload(m->rt, (sc_view){im.rows, 0}, im.set.pixels, im.set.count * im.width);
+    if (rc == SC_OK) rc = sc_pairs_upload(m->rt, &p, &dev);
+    if (rc == SC_OK && !(*scores = malloc((p.n ? p.n : 1) * sizeof **scores)))
+        rc = sc_error(SC_ERR, "out of memory");
+    if (rc == SC_OK) rc = sc_score_pairs(m, &im, &dev, *scores, &loss);
+    sc_pairs_dev_free(&dev);
+    sc_pairs_free(&p);
+    free(im.set.pixels);
+    sc_buffer_free(im.rows);
+    return rc;
+}
+
+/* Text pairs: the model's [data] left and right columns, featurized as in training. */
+static int score_texts(sc_model *m, const sc_job *job, const sc_csv *t, float **scores) {
+    int cols[2];
+    size_t n = sc_csv_rows(t);
+    SC_TRY(sc_csv_column(t, job->data.left, &cols[0]));
+    SC_TRY(sc_csv_column(t, job->data.right, &cols[1]));
+    const char **texts = malloc((n ? 2 * n : 1) * sizeof *texts);
+    int32_t *idx = malloc((n ? 2 * n : 1) * sizeof *idx);
+    sc_csr x = {0};
+    sc_csr_dev xd = {0};
+    sc_pairs_dev dev = {0};
+    double loss;
+    int rc = texts && idx ? SC_OK : sc_error(SC_ERR, "out of memory");
+    for (size_t r = 0; rc == SC_OK && r < n; r++) {
+        texts[r] = sc_csv_field(t, r, cols[0]);
+        texts[n + r] = sc_csv_field(t, r, cols[1]);
+        idx[r] = (int32_t)r;
+        idx[n + r] = (int32_t)(n + r);
+    }
+    sc_pairs p = {n, idx, idx + n, NULL};
+    if (rc == SC_OK && !(p.target = calloc(n ? n : 1, sizeof *p.target)))
+        rc = sc_error(SC_ERR, "out of memory");
+    if (rc == SC_OK) rc = sc_featurize(&job->data.features, texts, 2 * n, &x);
+    if (rc == SC_OK) rc = sc_csr_upload(m->rt, &x, &xd);
+    if (rc == SC_OK) rc = sc_pairs_upload(m->rt, &p, &dev);
+    if (rc == SC_OK && !(*scores = malloc((n ? n : 1) * sizeof **scores)))
+        rc = sc_error(SC_ERR, "out of memory");
+    if (rc == SC_OK) rc = sc_score_text_pairs(m, &xd, &dev, *scores, &loss);
+    sc_pairs_dev_free(&dev);
+    sc_csr_dev_free(&xd);
+    sc_csr_free(&x);
+    free(p.target);
+    free(idx);
+    free(texts);
+    return rc;
+}
+
 int cmd_score(int argc, char **argv) {
-    const char *out = NULL, *images = NULL;
-    cmd_option options[] = {{"output", 'o', &out, NULL}, {"images", 0, &images, NULL}, {0}};
+    const char *out = NULL, *images = NULL, *encoding = NULL;
+    cmd_option options[] = {{"output", 'o', &out, NULL},
+                            {"images", 0, &images, NULL},
+                            {"encoding", 0, &encoding, NULL},
+                            {0}};
     cmd_args args;
     SC_TRY(cmd_parse(argc, argv, "score", options, &args));
     if (args.help) {
         fputs(cmd_score_help, stdout);
         return SC_OK;
     }
-    if (args.npositional != 2 || !out || !images)
-        return sc_error(SC_EINPUT, "score: expected MODEL PAIRS.csv --images IDX -o SCORES.csv");
+    if (args.npositional != 2 || !out)
+        return sc_error(SC_EINPUT, "score: expected MODEL PAIRS.csv -o SCORES.csv (see --help)");
     char buf[1100];
     const char *path = cmd_model_path(args.positional[0], buf, sizeof buf);
     sc_runtime *rt = NULL;
@@ -92,35 +161,21 @@ int cmd_score(int argc, char **argv) {
     sc_csv *t = NULL;
     sc_job job;
     sc_model *m = NULL;
-    sc_images im = {0};
-    sc_pairs p = {0};
-    sc_pairs_dev dev = {0};
     float *scores = NULL;
-    double loss;
-    int rc = sc_csv_read(args.positional[1], SC_UTF8, &t);
-    if (rc == SC_OK)
-        rc = sc_idx_load_images(images, &im.set.pixels, &im.set.count, &im.set.rows, &im.set.cols);
-    im.width = im.set.rows * im.set.cols;
-    if (rc == SC_OK) rc = read_pairs(t, im.set.count, &p);
-    if (rc == SC_OK) rc = cmd_open_runtime(&args, NULL, &rt);
+    int rc = cmd_open_runtime(&args, NULL, &rt);
     if (rc == SC_OK) rc = sc_checkpoint_load(rt, path, 0, &cfg, &job, &m);
-    if (rc == SC_OK && im.width != (size_t)job.model.input)
-        rc = sc_error(SC_EINPUT, "%s: images of %zu values, but the model takes %d", images,
-                      im.width, job.model.input);
-    if (rc == SC_OK) rc = sc_buffer_new(rt, im.set.count * im.width * sizeof(float), &im.rows);
+    int text = rc == SC_OK && job.model.sparse_input;
+    sc_encoding enc = text ? job.data.encoding : SC_UTF8;
+    if (rc == SC_OK && !text && !images)
+        rc = sc_error(SC_EINPUT, "score: an image model needs --images IDX");
+    if (rc == SC_OK && encoding && sc_encoding_parse(encoding, &enc) != SC_OK)
+        rc = sc_error(SC_EINPUT, "score: --encoding %s: expected utf-8 or latin-1", encoding);
+    if (rc == SC_OK) rc = sc_csv_read(args.positional[1], enc, &t);
     if (rc == SC_OK)
-        rc = sc_upload(rt, (sc_view){im.rows, 0}, im.set.pixels, im.set.count * im.width);
-    if (rc == SC_OK) rc = sc_pairs_upload(rt, &p, &dev);
-    if (rc == SC_OK && !(scores = malloc((p.n ? p.n : 1) * sizeof *scores)))
-        rc = sc_error(SC_ERR, "out of memory");
-    if (rc == SC_OK) rc = sc_score_pairs(m, &im, &dev, scores, &loss);
+        rc = text ? score_texts(m, &job, t, &scores) : score_images(m, t, images, &scores);
     if (rc == SC_OK) rc = write_scores(out, t, scores);
-    if (rc == SC_OK) fprintf(stderr, "siamcl: %zu scores written to %s\n", p.n, out);
+    if (rc == SC_OK) fprintf(stderr, "siamcl: %zu scores written to %s\n", sc_csv_rows(t), out);
     free(scores);
-    sc_pairs_dev_free(&dev);
-    sc_pairs_free(&p);
-    free(im.set.pixels);
-    sc_buffer_free(im.rows);
     sc_model_free(m);
     sc_config_free(cfg);
     sc_csv_free(t);

@@ -142,6 +142,10 @@ expect_file text-split "$trun/split.csv" '^[0-9]+,[0-9]+,(train|validation|test)
 expect_file text-history "$trun/history.csv" 'val_spearman'
 expect text-eval 0 '^siamcl +[0-9.]+ +[0-9.]+' -- "$siamcl" eval "$trun"
 expect text-eval-file 0 'test: 120 rows' -- "$siamcl" eval "$trun" --data "$data/tiny_text.csv"
+expect text-embed 0 '120 embeddings of 8 values' -- "$siamcl" embed "$trun" "$data/tiny_text.csv" --column product_title -o "$tmp/temb.npy"
+expect text-score 0 '120 scores written' -- "$siamcl" score "$trun" "$data/tiny_text.csv" -o "$tmp/tscores.csv"
+expect_file text-score-csv "$tmp/tscores.csv" '^"?id"?,"?product_uid"?,.*,score$'
+expect text-embed-column 2 "no column 'name'" -- "$siamcl" embed "$trun" "$data/tiny_text.csv" --column name -o "$tmp/x.npy"
 expect text-search 0 '^  1 +[0-9.]+  ' -- "$siamcl" search "$trun" "$data/tiny_text.csv" --column product_title -k 3 "cordless drill"
 ls "$trun"/model.search-*.npy >/dev/null 2>&1 && expect_file text-search-cache "$tmp/text.ini" . || expect_file text-search-cache /nonexistent .
 expect text-search-column 2 "no column 'title'.*product_title" -- "$siamcl" search "$trun" "$data/tiny_text.csv" --column title "drill"

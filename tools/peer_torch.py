@@ -153,6 +153,16 @@ def knn_accuracy(model, x_train, y_train, x_test, y_test):
     return hits / len(y_test)
 
 
+def report_blas():
+    """Print the BLAS torch loaded; Debian's reference BLAS makes training several times slower."""
+    with open("/proc/self/maps") as f:
+        libs = sorted({line.split()[-1] for line in f if "blas" in line.rsplit("/", 1)[-1]})
+    print(f"peer_torch: BLAS {', '.join(libs) or 'not found'}")
+    if any("/blas/" in lib for lib in libs):
+        print("peer_torch: warning: torch runs on the slow reference BLAS; for a fair speed "
+              "figure: sudo apt-get install libopenblas0-openmp", file=sys.stderr)
+
+
 def nullable(v):
     return None if v is None or np.isnan(v) else float(v)
 
@@ -185,6 +195,7 @@ def main():
         fail("--epochs, --batch and --threads must be at least 1")
 
     torch.set_num_threads(args.threads)
+    report_blas()
     torch.manual_seed(args.seed)
     x_train, y_train = load_split(args.data, "train")
     x_test, y_test = load_split(args.data, "t10k")
