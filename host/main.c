@@ -34,9 +34,12 @@ static void usage(FILE *out) {
                  "  --device SPEC   auto | gpu | cpu | index | name substring (see devices)\n"
                  "  -o s.k=v        set key k of section [s], overriding the config file\n"
                  "  -h, --help      the command's own help\n"
+                 "  --version       siamcl's version (alone, before any command)\n"
                  "\nenvironment:\n"
                  "  SIAMCL_DEVICE      device SPEC when --device is not given\n"
                  "  SIAMCL_KERNEL_DIR  folder of the .cl kernel sources\n"
+                 "\nexit status: 0 success, 1 a failure of the device or the OpenCL runtime,\n"
+                 "2 bad input (a file, a config, a device choice), 130 interrupted.\n"
                  "\n`siamcl help COMMAND` or `siamcl COMMAND --help` describes a command.\n");
 }
 
