@@ -112,9 +112,8 @@ static int model_knn(sc_model *m, const sc_dataset *d, double *acc) {
     return rc;
 }
 
-static int raw_knn(sc_runtime *rt, const sc_dataset *d, double *acc) {
+static int raw_knn(sc_runtime *rt, const sc_dataset *d, size_t nq, double *acc) {
     size_t w = d->train.width, ntr = d->train.set.count;
-    size_t nq = d->test.set.count < SC_RAW_KNN_QUERIES ? d->test.set.count : SC_RAW_KNN_QUERIES;
     cl_mem tr = NULL, te = NULL;
     int rc = sc_buffer_new(rt, ntr * w * sizeof(float), &tr);
     if (rc == SC_OK) rc = sc_buffer_new(rt, nq * w * sizeof(float), &te);
@@ -174,7 +173,9 @@ int sc_evaluate(sc_model *m, const sc_dataset *d, sc_report *out) {
         raw_cosine(&d->test, &d->tests, test);
         out->rows[2].name = "raw_cosine";
         fill_row(&out->rows[2], val, &d->val, test, &d->tests);
-        rc = raw_knn(m->rt, d, &out->rows[2].knn);
+        out->raw_queries =
+            d->test.set.count < SC_RAW_KNN_QUERIES ? d->test.set.count : SC_RAW_KNN_QUERIES;
+        rc = raw_knn(m->rt, d, out->raw_queries, &out->rows[2].knn);
     }
     free(val);
     free(test);
@@ -211,8 +212,8 @@ static void cell(FILE *out, double v) {
 void sc_report_print(FILE *out, const sc_report *r) {
     fprintf(out,
             "test: %zu pairs; threshold chosen on validation; 1-NN by cosine against the "
-            "training images (raw cosine: first %d test images)\n",
-            r->test_pairs, SC_RAW_KNN_QUERIES);
+            "training images (raw cosine: first %zu test images)\n",
+            r->test_pairs, r->raw_queries);
     fprintf(out, "%-14s %9s %9s %9s %9s %9s\n", "", "MSE", "MAE", "ROC-AUC", "accuracy", "1-NN");
     for (int i = 0; i < 3; i++) {
         const sc_eval_row *row = &r->rows[i];

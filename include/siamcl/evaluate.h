@@ -20,6 +20,7 @@ typedef struct sc_eval_row {
 typedef struct sc_report {
     sc_eval_row rows[3]; /* the model, constant mean, raw cosine */
     size_t test_pairs;
+    size_t raw_queries; /* test images of the raw-input 1-NN search */
 } sc_report;
 
 /* Scores of every pair in p (p->n floats) and their mean loss. */
