@@ -199,6 +199,8 @@ static int train_epoch(run *r, int epoch, double *loss, double *seconds, size_t 
         if (rc == SC_OK) rc = sc_model_backward(m, n);
         if (rc == SC_OK) rc = sc_model_optimizer_step(m, &r->opt);
         done += n;
+        /* keep the queue short: a backlog of thousands of commands slows PoCL down twofold */
+        if (rc == SC_OK && s % 8 == 7) rc = sc_finish(r->rt);
         if (rc == SC_OK && sc_progress_due(&p) &&
             (rc = sc_model_loss_read(m, loss, &last)) == SC_OK)
             sc_progress_draw(&p, s + 1, *loss, done);
