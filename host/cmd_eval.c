@@ -31,10 +31,7 @@ static int write_json(const char *path, const sc_report *rep, const sc_regressio
     sc_atomic_file f;
     SC_TRY(sc_atomic_open(path, &f));
     fputs("{\n  \"rows\": ", f.file);
-    if (rep)
-        sc_report_write_rows(f.file, rep);
-    else
-        sc_regression_write_rows(f.file, reg);
+    sc_write_rows(f.file, rep, reg);
     fputs("\n}\n", f.file);
     return sc_atomic_commit(&f);
 }

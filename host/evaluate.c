@@ -271,3 +271,10 @@ void sc_regression_write_rows(FILE *out, const sc_regression_report *r) {
     }
     fputs("\n  ]", out);
 }
+
+void sc_write_rows(FILE *out, const sc_report *rep, const sc_regression_report *reg) {
+    if (rep)
+        sc_report_write_rows(out, rep);
+    else
+        sc_regression_write_rows(out, reg);
+}

@@ -293,10 +293,7 @@ static int write_metrics(run *r, const sc_report *rep, const sc_regression_repor
             ",\n  \"epochs\": %d,\n  \"best_epoch\": %d,\n  \"seconds_per_epoch\": %.3f,\n"
             "  \"train_pairs_per_s\": %.1f,\n  \"rows\": ",
             r->epochs, r->best_epoch, r->seconds / r->epochs, r->pairs / r->seconds);
-    if (rep)
-        sc_report_write_rows(f.file, rep);
-    else
-        sc_regression_write_rows(f.file, reg);
+    sc_write_rows(f.file, rep, reg);
     fputs("\n}\n", f.file);
     return sc_atomic_commit(&f);
 }

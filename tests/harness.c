@@ -1,5 +1,6 @@
 #include "harness.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,6 +42,14 @@ long test_read_bytes(const char *path, unsigned char *buf, size_t cap) {
     long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
     fclose(f);
     return n == (size_t)size || size > (long)cap ? size : -1;
+}
+
+int test_temp_files(const char *dir) {
+    DIR *d = opendir(dir);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));) n += strstr(e->d_name, ".tmp.") != NULL;
+    if (d) closedir(d);
+    return n;
 }
 
 sc_runtime *test_runtime(void) {

@@ -42,6 +42,9 @@ void test_write_bytes(const char *path, const void *bytes, size_t n);
 /* Reads up to cap bytes of a file; the file's size, or -1 when it cannot be read. */
 long test_read_bytes(const char *path, unsigned char *buf, size_t cap);
 
+/* The number of entries of dir whose name holds ".tmp." (temporary files left behind). */
+int test_temp_files(const char *dir);
+
 /* The process's runtime, opened on first use (SIAMCL_DEVICE chooses, auto otherwise). */
 sc_runtime *test_runtime(void);
 /* A generator seeded from SIAMCL_TEST_SEED or the clock; the seed is printed. */

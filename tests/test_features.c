@@ -1,6 +1,7 @@
 /* Word-hashing features: the hash, the features of hand-worked texts derived from their feature
  * strings, families, weightings, the CSR layout, and the [features] config. */
 #include "harness.h"
+#include "reference.h"
 
 #include "siamcl/features.h"
 
@@ -11,19 +12,6 @@
 #include <unistd.h>
 
 static const sc_features_config all_on = {1, 1, 1, SC_BUCKETS_DEFAULT, SC_WEIGHT_COUNT};
-
-static char path[256];
-
-static int load(const char *text, sc_config **cfg) {
-    snprintf(path, sizeof path, "/tmp/siamcl_test_features_%d.ini", (int)getpid());
-    FILE *f = fopen(path, "w");
-    if (!f) return SC_ERR;
-    fputs(text, f);
-    fclose(f);
-    int rc = sc_config_load(path, cfg);
-    unlink(path);
-    return rc;
-}
 
 static int one_text(const sc_features_config *c, const char *text, sc_csr *m) {
     return sc_featurize(c, &text, 1, m);
@@ -181,9 +169,9 @@ static void config_defaults_and_values(void) {
     CHECK(c.trigrams && c.unigrams && !c.bigrams && c.buckets == 262144 &&
           c.weighting == SC_WEIGHT_COUNT);
     sc_config_free(cfg);
-    CHECK_OK(load("[features]\ntrigrams = false\nbigrams = true\nbuckets = 16777216\n"
-                  "weighting = log\n",
-                  &cfg));
+    CHECK_OK(ref_config_from("[features]\ntrigrams = false\nbigrams = true\nbuckets = 16777216\n"
+                             "weighting = log\n",
+                             &cfg));
     CHECK_OK(sc_features_config_read(cfg, &c));
     CHECK(!c.trigrams && c.unigrams && c.bigrams && c.buckets == 1u << 24 &&
           c.weighting == SC_WEIGHT_LOG);
@@ -209,11 +197,11 @@ static void bad_configs_name_the_key(void) {
         char text[128];
         snprintf(text, sizeof text, "[features]\n%s\n", bad[i].text);
         sc_config *cfg;
-        CHECK_OK(load(text, &cfg));
+        CHECK_OK(ref_config_from(text, &cfg));
         sc_features_config c;
         CHECK(sc_features_config_read(cfg, &c) == SC_EINPUT, "case %zu", i);
-        CHECK(test_error_has(path) && test_error_has(":2:") && test_error_has(bad[i].key) &&
-                  test_error_has(bad[i].why),
+        CHECK(test_error_has(ref_config_path()) && test_error_has(":2:") &&
+                  test_error_has(bad[i].key) && test_error_has(bad[i].why),
               "message: %s", sc_last_error());
         sc_config_free(cfg);
     }

@@ -39,15 +39,6 @@ static void craft(const char *path, int major, const char *header, size_t data_l
     craft_with_length(path, major, (uint32_t)strlen(header), header, data_len);
 }
 
-/* The number of entries of dir whose name holds ".tmp." (temporary files left behind). */
-static int temp_files(void) {
-    DIR *d = opendir(dir);
-    int n = 0;
-    for (struct dirent *e; d && (e = readdir(d));) n += strstr(e->d_name, ".tmp.") != NULL;
-    if (d) closedir(d);
-    return n;
-}
-
 static void setup(void) {
     sc_error_set_quiet(1);
     snprintf(dir, sizeof dir, "/tmp/siamcl_test_npy_XXXXXX");
@@ -220,7 +211,7 @@ static void failed_writes_keep_the_old_file(void) {
     CHECK(mkdir(sub, 0700) == 0);
     CHECK(sc_npy_write(sub, x, 2, 2) == SC_ERR);
     CHECK(test_error_has("cannot write") && test_error_has(sub), "%s", sc_last_error());
-    CHECK(temp_files() == 0);
+    CHECK(test_temp_files(dir) == 0);
     CHECK(rmdir(sub) == 0);
     unlink(p);
 }

@@ -37,15 +37,6 @@ static void craft(const char *path, const char *header, size_t data_len) {
     craft_with_length(path, strlen(header), header, data_len);
 }
 
-/* The number of entries of dir whose name holds ".tmp." (temporary files left behind). */
-static int temp_files(void) {
-    DIR *d = opendir(dir);
-    int n = 0;
-    for (struct dirent *e; d && (e = readdir(d));) n += strstr(e->d_name, ".tmp.") != NULL;
-    if (d) closedir(d);
-    return n;
-}
-
 static void setup(void) {
     sc_error_set_quiet(1);
     snprintf(dir, sizeof dir, "/tmp/siamcl_test_safetensors_XXXXXX");
@@ -328,7 +319,7 @@ static void writer_rejects_bad_tensors_and_metadata(void) {
     CHECK(test_error_has("metadata entry 0 is not valid UTF-8"), "%s", sc_last_error());
     CHECK(sc_safetensors_write(p, t, 1, none, 1) == SC_EINPUT);
     CHECK(test_error_has("metadata entry 0 has no key or no value"), "%s", sc_last_error());
-    CHECK(access(p, F_OK) != 0 && temp_files() == 0);
+    CHECK(access(p, F_OK) != 0 && test_temp_files(dir) == 0);
 }
 
 /* A write that fails at any stage leaves the old file byte for byte, and no temporary file. */
@@ -346,11 +337,11 @@ static void failed_writes_keep_the_old_file(void) {
     sc_atomic_file f;
     CHECK_OK(sc_atomic_open(p, &f));
     fputs("half a file", f.file);
-    CHECK(temp_files() == 1);
+    CHECK(test_temp_files(dir) == 1);
     sc_atomic_abort(&f);
     sc_atomic_abort(&f); /* a second abort does nothing */
     CHECK(test_read_bytes(p, after, sizeof after) == size && !memcmp(before, after, (size_t)size));
-    CHECK(temp_files() == 0);
+    CHECK(test_temp_files(dir) == 0);
 
     CHECK(sc_safetensors_write("/nonexistent-siamcl/m.safetensors", &good, 1, NULL, 0) ==
           SC_EINPUT);
@@ -362,7 +353,7 @@ static void failed_writes_keep_the_old_file(void) {
     CHECK(mkdir(sub, 0700) == 0);
     CHECK(sc_safetensors_write(sub, &good, 1, NULL, 0) == SC_ERR);
     CHECK(test_error_has("cannot write") && test_error_has(sub), "%s", sc_last_error());
-    CHECK(temp_files() == 0);
+    CHECK(test_temp_files(dir) == 0);
     CHECK(rmdir(sub) == 0);
     unlink(p);
 }
@@ -378,7 +369,7 @@ static void commit_replaces_the_old_file(void) {
     sc_atomic_abort(&f); /* nothing left to abort */
     unsigned char buf[16];
     CHECK(test_read_bytes(p, buf, sizeof buf) == 8 && !memcmp(buf, "new text", 8));
-    CHECK(temp_files() == 0);
+    CHECK(test_temp_files(dir) == 0);
     unlink(p);
 }
 

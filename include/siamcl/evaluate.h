@@ -54,6 +54,8 @@ void sc_regression_fill(const float *scores, const float *targets, size_t n, dou
                         sc_regression_report *r);
 void sc_regression_print(FILE *out, const sc_regression_report *r);
 void sc_regression_write_rows(FILE *out, const sc_regression_report *r);
+/* The rows of whichever report is not NULL. */
+void sc_write_rows(FILE *out, const sc_report *rep, const sc_regression_report *reg);
 /* Writes the rows as a JSON array (the value of "rows" in metrics.json). */
 void sc_report_write_rows(FILE *out, const sc_report *r);
 
