@@ -3,6 +3,7 @@
 #define SIAMCL_CMD_H
 
 #include "siamcl/config.h"
+#include "siamcl/job.h"
 #include "siamcl/runtime.h"
 
 #define CMD_MAX_ARGS 16
@@ -31,6 +32,10 @@ typedef struct cmd_args {
 int cmd_parse(int argc, char **argv, const char *command, const cmd_option *options,
               cmd_args *args);
 
+/* Sets an image job's [model] input from its data's images when the config leaves it unset
+ * (a text job's is its buckets already). */
+int cmd_input_from_data(sc_job *job);
+
 /* Loads a config (or an empty one for a NULL path) and applies the -o overrides. */
 int cmd_load_config(const cmd_args *args, const char *path, sc_config **cfg);
 
@@ -54,6 +59,8 @@ int cmd_score(int argc, char **argv);
 extern const char cmd_score_help[];
 int cmd_search(int argc, char **argv);
 extern const char cmd_search_help[];
+int cmd_tune(int argc, char **argv);
+extern const char cmd_tune_help[];
 int cmd_bench(int argc, char **argv);
 extern const char cmd_bench_help[];
 

@@ -187,16 +187,6 @@ static void print_json(const bench_row *rows, int n) {
     printf("\n]\n");
 }
 
-/* The input width from the data when the config leaves it unset (text: the buckets). */
-static int input_from_data(sc_job *job) {
-    if (job->model.input) return SC_OK;
-    sc_image_set s;
-    SC_TRY(sc_image_set_load(job->data.path, "t10k", &s));
-    job->model.input = (int)(s.rows * s.cols);
-    sc_image_set_free(&s);
-    return SC_OK;
-}
-
 int cmd_bench(int argc, char **argv) {
     const char *batches = NULL, *seconds_arg = NULL;
     int json = 0;
@@ -231,7 +221,7 @@ int cmd_bench(int argc, char **argv) {
     if (rc == SC_OK && !batches) {
         sizes[n++] = (int)job.train.batch_size;
     }
-    if (rc == SC_OK) rc = input_from_data(&job);
+    if (rc == SC_OK) rc = cmd_input_from_data(&job);
     if (rc == SC_OK) rc = cmd_open_runtime(&args, cfg, &rt);
     bench_row rows[16];
     for (int i = 0; i < n && rc == SC_OK; i++)

@@ -1,5 +1,7 @@
 #include "cmd.h"
 
+#include "siamcl/idx.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -110,4 +112,13 @@ int cmd_open_runtime(const cmd_args *args, sc_config *cfg, sc_runtime **rt) {
     const char *spec;
     SC_TRY(cmd_device_spec(args, cfg, &spec));
     return sc_runtime_open(rt, spec, 0);
+}
+
+int cmd_input_from_data(sc_job *job) {
+    if (job->model.input) return SC_OK;
+    sc_image_set s;
+    SC_TRY(sc_image_set_load(job->data.path, "t10k", &s));
+    job->model.input = (int)(s.rows * s.cols);
+    sc_image_set_free(&s);
+    return SC_OK;
 }

@@ -20,6 +20,8 @@ static const command commands[] = {
     {"search", "rank a catalog's texts against queries with a text model", cmd_search,
      cmd_search_help},
     {"bench", "time training and inference steps of a model", cmd_bench, cmd_bench_help},
+    {"tune", "search CLBlast's GEMM parameters for a model on this device", cmd_tune,
+     cmd_tune_help},
     {"devices", "list OpenCL devices and the one a run would use", cmd_devices, cmd_devices_help},
 };
 #define NCOMMANDS (int)(sizeof commands / sizeof commands[0])

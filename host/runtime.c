@@ -1,4 +1,5 @@
 #include "siamcl/runtime.h"
+#include "siamcl/tune.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,11 @@ int sc_runtime_open(sc_runtime **out, const char *spec, int quiet) {
         fprintf(stderr, "siamcl: device: %s | %s | driver %s | %.1f GiB | %u compute units\n",
                 rt->dev.platform, rt->dev.name, rt->dev.driver, rt->dev.global_mem / 1073741824.0,
                 rt->dev.compute_units);
+    rc = sc_tuning_apply_stored(rt, quiet);
+    if (rc != SC_OK) {
+        sc_runtime_close(rt);
+        return rc;
+    }
     *out = rt;
     return SC_OK;
 }

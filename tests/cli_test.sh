@@ -163,6 +163,52 @@ expect buckets-zero 2 'buckets' -- "$siamcl" train "$tmp/text.ini" -o features.b
 expect buckets-not-power 2 'power of two' -- "$siamcl" train "$tmp/text.ini" -o features.buckets=1000 -o output.dir="$trun"
 expect bad-split 2 'split' -- "$siamcl" train "$tmp/text.ini" -o data.split=50,10,10 -o output.dir="$trun"
 
+# ---- GEMM tuning: a stored file is applied at start; a bad one is refused by name ----
+tune=$tmp/tuning
+mkdir -p "$tune"
+expect tune-runs 0 'current parameters' -- env SIAMCL_TUNING_DIR="$tune" "$siamcl" tune "$tmp/tiny.ini" --seconds 0.001
+cat >"$tmp/params.ini" <<EOT
+[Xgemm]
+GEMMK = 0
+KREG = 1
+KWG = 16
+KWI = 2
+MDIMA = 8
+MDIMC = 8
+MWG = 32
+NDIMB = 8
+NDIMC = 8
+NWG = 32
+SA = 0
+SB = 0
+STRM = 0
+STRN = 0
+VWM = 4
+VWN = 4
+
+[XgemmDirect]
+KWID = 2
+MDIMAD = 8
+MDIMCD = 8
+NDIMBD = 8
+NDIMCD = 8
+PADA = 1
+PADB = 1
+VWMD = 2
+VWND = 2
+WGD = 16
+
+[GemmRoutine]
+XGEMM_MIN_INDIRECT_SIZE = 64
+EOT
+for f in "$tune"/*.ini; do rm -f "$f"; done
+name=$(env SIAMCL_TUNING_DIR="$tune" "$siamcl" tune "$tmp/tiny.ini" --seconds 0.001 2>&1 | sed -n 's/.* on //p')
+file="$tune/$(printf '%s' "$name" | tr -c 'A-Za-z0-9.\n-' '_').ini"
+cp "$tmp/params.ini" "$file"
+expect tune-applied 0 'GEMM parameters from .*tuning' -- env SIAMCL_TUNING_DIR="$tune" "$siamcl" bench "$tmp/tiny.ini" --batch 8 --seconds 0.05
+sed -i 's/^KWG = 16$/KWG = sixteen/' "$file"
+expect tune-bad-file 2 'tuning/.*\.ini:4: \[Xgemm\] KWG' -- env SIAMCL_TUNING_DIR="$tune" "$siamcl" bench "$tmp/tiny.ini" --batch 8 --seconds 0.05
+
 # ---- Ctrl-C: finish the step, save, say where, exit 130 ----
 "$siamcl" train "$tmp/tiny.ini" -o train.epochs=100000 -o train.patience=0 -o output.dir="$tmp/int" >"$tmp/int.out" 2>"$tmp/int.err" &
 pid=$!
