@@ -64,8 +64,19 @@ extern const char cmd_tune_help[];
 int cmd_bench(int argc, char **argv);
 extern const char cmd_bench_help[];
 
-/* The checkpoint an argument names: a .safetensors file, or a run directory holding
- * model.safetensors. */
-const char *cmd_model_path(const char *arg, char *buf, size_t size);
+/* A trained model as the commands that use one open it: the runtime, the checkpoint's config
+ * and job, and the model. */
+typedef struct cmd_model {
+    char path[1100]; /* the checkpoint: the argument, or <run dir>/model.safetensors */
+    sc_runtime *rt;
+    sc_config *cfg;
+    sc_job job;
+    sc_model *m;
+} cmd_model;
+
+/* Opens the model that args' first positional argument names (a .safetensors checkpoint or a
+ * run directory) on the device args choose. cmd_model_close releases it, opened or not. */
+int cmd_model_open(const cmd_args *args, cmd_model *cm);
+void cmd_model_close(cmd_model *cm);
 
 #endif

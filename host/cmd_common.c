@@ -1,5 +1,6 @@
 #include "cmd.h"
 
+#include "siamcl/checkpoint.h"
 #include "siamcl/idx.h"
 
 #include <stdlib.h>
@@ -90,13 +91,23 @@ int cmd_load_config(const cmd_args *args, const char *path, sc_config **cfg) {
     return SC_OK;
 }
 
-const char *cmd_model_path(const char *arg, char *buf, size_t size) {
+int cmd_model_open(const cmd_args *args, cmd_model *cm) {
     struct stat st;
-    if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
-        snprintf(buf, size, "%s/model.safetensors", arg);
-        return buf;
-    }
-    return arg;
+    const char *arg = args->positional[0];
+    memset(cm, 0, sizeof *cm);
+    if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
+        snprintf(cm->path, sizeof cm->path, "%s/model.safetensors", arg);
+    else
+        snprintf(cm->path, sizeof cm->path, "%s", arg);
+    SC_TRY(cmd_open_runtime(args, NULL, &cm->rt));
+    return sc_checkpoint_load(cm->rt, cm->path, 0, &cm->cfg, &cm->job, &cm->m);
+}
+
+void cmd_model_close(cmd_model *cm) {
+    sc_model_free(cm->m);
+    sc_config_free(cm->cfg);
+    sc_runtime_close(cm->rt);
+    memset(cm, 0, sizeof *cm);
 }
 
 int cmd_device_spec(const cmd_args *args, sc_config *cfg, const char **spec) {

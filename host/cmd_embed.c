@@ -1,6 +1,5 @@
 #include "cmd.h"
 
-#include "siamcl/checkpoint.h"
 #include "siamcl/csv.h"
 #include "siamcl/evaluate.h"
 #include "siamcl/npy.h"
@@ -83,33 +82,26 @@ int cmd_embed(int argc, char **argv) {
     }
     if (args.npositional != 2 || !out)
         return sc_error(SC_EINPUT, "embed: expected MODEL INPUT -o OUT.npy (see --help)");
-    char buf[1100];
-    const char *path = cmd_model_path(args.positional[0], buf, sizeof buf);
     const char *input = args.positional[1];
-    sc_runtime *rt = NULL;
-    sc_config *cfg = NULL;
-    sc_job job;
-    sc_model *m = NULL;
+    cmd_model cm;
     cl_mem dev = NULL;
     float *emb = NULL;
     size_t n = 0, E = 0;
-    int rc = cmd_open_runtime(&args, NULL, &rt);
-    if (rc == SC_OK) rc = sc_checkpoint_load(rt, path, 0, &cfg, &job, &m);
-    if (rc == SC_OK && !job.model.sparse_input && (column || encoding))
+    int rc = cmd_model_open(&args, &cm);
+    int text = rc == SC_OK && cm.job.model.sparse_input;
+    if (rc == SC_OK && !text && (column || encoding))
         rc = sc_error(SC_EINPUT, "embed: --column and --encoding are for text models");
     if (rc == SC_OK)
-        rc = job.model.sparse_input ? embed_column(m, &job, input, column, encoding, &dev, &n)
-                                    : embed_images(m, input, &dev, &n);
-    if (rc == SC_OK) E = (size_t)sc_model_embedding_width(m);
+        rc = text ? embed_column(cm.m, &cm.job, input, column, encoding, &dev, &n)
+                  : embed_images(cm.m, input, &dev, &n);
+    if (rc == SC_OK) E = (size_t)sc_model_embedding_width(cm.m);
     if (rc == SC_OK && !(emb = malloc(n * E * sizeof *emb))) rc = sc_error(SC_ERR, "out of memory");
-    if (rc == SC_OK) rc = sc_download(rt, emb, (sc_view){dev, 0}, n * E);
+    if (rc == SC_OK) rc = sc_download(cm.rt, emb, (sc_view){dev, 0}, n * E);
     if (rc == SC_OK) rc = sc_npy_write(out, emb, n, E);
     if (rc == SC_OK)
         fprintf(stderr, "siamcl: %zu embeddings of %zu values written to %s\n", n, E, out);
     free(emb);
     sc_buffer_free(dev);
-    sc_model_free(m);
-    sc_config_free(cfg);
-    sc_runtime_close(rt);
+    cmd_model_close(&cm);
     return rc;
 }

@@ -1,7 +1,6 @@
 #include "cmd.h"
 
 #include "siamcl/atomic_file.h"
-#include "siamcl/checkpoint.h"
 #include "siamcl/evaluate.h"
 #include "siamcl/textdata.h"
 
@@ -70,6 +69,23 @@ static int eval_texts(sc_runtime *rt, sc_model *m, sc_job *job, const char *data
     return rc;
 }
 
+/* An image model on its test pairs, beside the baselines; data replaces the config's path. */
+static int eval_images(sc_runtime *rt, sc_model *m, sc_job *job, const char *data,
+                       const char *json) {
+    sc_dataset d = {0};
+    sc_report rep;
+    if (data) job->data.path = data;
+    int rc = sc_dataset_load(rt, job, &d);
+    if (rc == SC_OK && d.train.width != (size_t)job->model.input)
+        rc = sc_error(SC_EINPUT, "%s: images of %zu values, but the model takes %d", job->data.path,
+                      d.train.width, job->model.input);
+    if (rc == SC_OK) rc = sc_evaluate(m, &d, &rep);
+    if (rc == SC_OK) sc_report_print(stdout, &rep);
+    if (rc == SC_OK && json) rc = write_json(json, &rep, NULL);
+    sc_dataset_free(&d);
+    return rc;
+}
+
 int cmd_eval(int argc, char **argv) {
     const char *data = NULL, *json = NULL;
     cmd_option options[] = {{"data", 0, &data, NULL}, {"json", 0, &json, NULL}, {0}};
@@ -81,34 +97,11 @@ int cmd_eval(int argc, char **argv) {
     }
     if (args.npositional != 1)
         return sc_error(SC_EINPUT, "eval: expected one MODEL_OR_RUN_DIR (see --help)");
-    char buf[1100];
-    const char *path = cmd_model_path(args.positional[0], buf, sizeof buf);
-    sc_runtime *rt = NULL;
-    sc_config *cfg = NULL;
-    sc_job job;
-    sc_model *m = NULL;
-    sc_dataset d = {0};
-    sc_report rep;
-    int rc = cmd_open_runtime(&args, NULL, &rt);
-    if (rc == SC_OK) rc = sc_checkpoint_load(rt, path, 0, &cfg, &job, &m);
-    if (rc == SC_OK && job.data.format == SC_DATA_CSV) {
-        rc = eval_texts(rt, m, &job, data, json);
-        sc_model_free(m);
-        sc_config_free(cfg);
-        sc_runtime_close(rt);
-        return rc;
-    }
-    if (rc == SC_OK && data) job.data.path = data;
-    if (rc == SC_OK) rc = sc_dataset_load(rt, &job, &d);
-    if (rc == SC_OK && d.train.width != (size_t)job.model.input)
-        rc = sc_error(SC_EINPUT, "%s: images of %zu values, but the model takes %d", job.data.path,
-                      d.train.width, job.model.input);
-    if (rc == SC_OK) rc = sc_evaluate(m, &d, &rep);
-    if (rc == SC_OK) sc_report_print(stdout, &rep);
-    if (rc == SC_OK && json) rc = write_json(json, &rep, NULL);
-    sc_dataset_free(&d);
-    sc_model_free(m);
-    sc_config_free(cfg);
-    sc_runtime_close(rt);
+    cmd_model cm;
+    int rc = cmd_model_open(&args, &cm);
+    if (rc == SC_OK)
+        rc = cm.job.data.format == SC_DATA_CSV ? eval_texts(cm.rt, cm.m, &cm.job, data, json)
+                                               : eval_images(cm.rt, cm.m, &cm.job, data, json);
+    cmd_model_close(&cm);
     return rc;
 }

@@ -1,7 +1,6 @@
 #include "cmd.h"
 
 #include "siamcl/atomic_file.h"
-#include "siamcl/checkpoint.h"
 #include "siamcl/csv.h"
 #include "siamcl/evaluate.h"
 #include "siamcl/features.h"
@@ -154,31 +153,23 @@ int cmd_score(int argc, char **argv) {
     }
     if (args.npositional != 2 || !out)
         return sc_error(SC_EINPUT, "score: expected MODEL PAIRS.csv -o SCORES.csv (see --help)");
-    char buf[1100];
-    const char *path = cmd_model_path(args.positional[0], buf, sizeof buf);
-    sc_runtime *rt = NULL;
-    sc_config *cfg = NULL;
+    cmd_model cm;
     sc_csv *t = NULL;
-    sc_job job;
-    sc_model *m = NULL;
     float *scores = NULL;
-    int rc = cmd_open_runtime(&args, NULL, &rt);
-    if (rc == SC_OK) rc = sc_checkpoint_load(rt, path, 0, &cfg, &job, &m);
-    int text = rc == SC_OK && job.model.sparse_input;
-    sc_encoding enc = text ? job.data.encoding : SC_UTF8;
+    int rc = cmd_model_open(&args, &cm);
+    int text = rc == SC_OK && cm.job.model.sparse_input;
+    sc_encoding enc = text ? cm.job.data.encoding : SC_UTF8;
     if (rc == SC_OK && !text && !images)
         rc = sc_error(SC_EINPUT, "score: an image model needs --images IDX");
     if (rc == SC_OK && encoding && sc_encoding_parse(encoding, &enc) != SC_OK)
         rc = sc_error(SC_EINPUT, "score: --encoding %s: expected utf-8 or latin-1", encoding);
     if (rc == SC_OK) rc = sc_csv_read(args.positional[1], enc, &t);
     if (rc == SC_OK)
-        rc = text ? score_texts(m, &job, t, &scores) : score_images(m, t, images, &scores);
+        rc = text ? score_texts(cm.m, &cm.job, t, &scores) : score_images(cm.m, t, images, &scores);
     if (rc == SC_OK) rc = write_scores(out, t, scores);
     if (rc == SC_OK) fprintf(stderr, "siamcl: %zu scores written to %s\n", sc_csv_rows(t), out);
     free(scores);
-    sc_model_free(m);
-    sc_config_free(cfg);
     sc_csv_free(t);
-    sc_runtime_close(rt);
+    cmd_model_close(&cm);
     return rc;
 }

@@ -1,6 +1,5 @@
 #include "cmd.h"
 
-#include "siamcl/checkpoint.h"
 #include "siamcl/csv.h"
 #include "siamcl/evaluate.h"
 #include "siamcl/npy.h"
@@ -174,10 +173,7 @@ static int print_top(const char *query, const char **texts, const float *scores,
 }
 
 typedef struct search {
-    sc_runtime *rt;
-    sc_config *cfg;
-    sc_job job;
-    sc_model *m;
+    cmd_model cm;
     sc_csv *catalog;
     const char **texts;
     size_t n;
@@ -186,15 +182,13 @@ typedef struct search {
 } search;
 
 static int prepare(search *s, const cmd_args *args, const char *column, const char *encoding) {
-    char buf[1100], cache[1200];
-    const char *model = cmd_model_path(args->positional[0], buf, sizeof buf);
-    const char *catalog = args->positional[1];
+    char cache[1200];
+    const char *catalog = args->positional[1], *model = s->cm.path;
     int col;
-    SC_TRY(cmd_open_runtime(args, NULL, &s->rt));
-    SC_TRY(sc_checkpoint_load(s->rt, model, 0, &s->cfg, &s->job, &s->m));
-    if (!s->job.model.sparse_input)
+    SC_TRY(cmd_model_open(args, &s->cm));
+    if (!s->cm.job.model.sparse_input)
         return sc_error(SC_EINPUT, "%s: search needs a text model ([data] format = csv)", model);
-    sc_encoding enc = s->job.data.encoding;
+    sc_encoding enc = s->cm.job.data.encoding;
     if (encoding && sc_encoding_parse(encoding, &enc) != SC_OK)
         return sc_error(SC_EINPUT, "search: --encoding %s: expected utf-8 or latin-1", encoding);
     SC_TRY(sc_csv_read(catalog, enc, &s->catalog));
@@ -202,10 +196,10 @@ static int prepare(search *s, const cmd_args *args, const char *column, const ch
     SC_TRY(distinct_texts(s->catalog, col, &s->texts, &s->n));
     if (!s->n) return sc_error(SC_EINPUT, "%s: no rows to search", catalog);
     SC_TRY(cache_path(model, catalog, column, cache, sizeof cache));
-    size_t E = (size_t)sc_model_embedding_width(s->m);
-    SC_TRY(catalog_embeddings(s->m, &s->job.data.features, s->texts, s->n, cache, &s->emb));
-    SC_TRY(sc_buffer_new(s->rt, s->n * E * sizeof(float), &s->emb_dev));
-    SC_TRY(sc_upload(s->rt, (sc_view){s->emb_dev, 0}, s->emb, s->n * E));
+    size_t E = (size_t)sc_model_embedding_width(s->cm.m);
+    SC_TRY(catalog_embeddings(s->cm.m, &s->cm.job.data.features, s->texts, s->n, cache, &s->emb));
+    SC_TRY(sc_buffer_new(s->cm.rt, s->n * E * sizeof(float), &s->emb_dev));
+    SC_TRY(sc_upload(s->cm.rt, (sc_view){s->emb_dev, 0}, s->emb, s->n * E));
     s->scores = malloc(s->n * sizeof *s->scores);
     s->q = malloc(E * sizeof *s->q);
     return s->scores && s->q ? SC_OK : sc_error(SC_ERR, "out of memory");
@@ -215,9 +209,7 @@ static void release(search *s) {
     free(s->scores), free(s->q), free(s->emb), free(s->texts);
     sc_buffer_free(s->emb_dev);
     sc_csv_free(s->catalog);
-    sc_model_free(s->m);
-    sc_config_free(s->cfg);
-    sc_runtime_close(s->rt);
+    cmd_model_close(&s->cm);
 }
 
 int cmd_search(int argc, char **argv) {
@@ -241,8 +233,8 @@ int cmd_search(int argc, char **argv) {
     search s = {0};
     int rc = prepare(&s, &args, column, encoding);
     for (int i = 2; i < args.npositional && rc == SC_OK; i++) {
-        rc = embed_query(s.m, &s.job.data.features, args.positional[i], s.q);
-        if (rc == SC_OK) rc = score_query(s.m, s.q, s.emb_dev, s.n, s.scores);
+        rc = embed_query(s.cm.m, &s.cm.job.data.features, args.positional[i], s.q);
+        if (rc == SC_OK) rc = score_query(s.cm.m, s.q, s.emb_dev, s.n, s.scores);
         if (rc == SC_OK) rc = print_top(args.positional[i], s.texts, s.scores, s.n, (size_t)k);
     }
     release(&s);

@@ -224,24 +224,27 @@ void sc_report_print(FILE *out, const sc_report *r) {
     }
 }
 
-static void number(FILE *out, const char *key, double v, const char *sep) {
-    if (isnan(v))
-        fprintf(out, "\"%s\": null%s", key, sep);
-    else
-        fprintf(out, "\"%s\": %.6g%s", key, v, sep);
+/* One row of a JSON array of metrics: {"name": ..., key: value, ...}. */
+static void json_row(FILE *out, int first, const char *name, const char *const *keys,
+                     const double *values, int n) {
+    fprintf(out, "%s\n    {\"name\": \"%s\"", first ? "" : ",", name);
+    for (int k = 0; k < n; k++) {
+        if (isnan(values[k]))
+            fprintf(out, ", \"%s\": null", keys[k]);
+        else
+            fprintf(out, ", \"%s\": %.6g", keys[k], values[k]);
+    }
+    fputc('}', out);
 }
 
 void sc_report_write_rows(FILE *out, const sc_report *r) {
+    static const char *const keys[] = {"mse",      "mae",       "auc",
+                                       "accuracy", "threshold", "knn_accuracy"};
     fputs("[", out);
     for (int i = 0; i < 3; i++) {
         const sc_eval_row *row = &r->rows[i];
-        fprintf(out, "%s\n    {\"name\": \"%s\", ", i ? "," : "", row->name);
-        number(out, "mse", row->mse, ", ");
-        number(out, "mae", row->mae, ", ");
-        number(out, "auc", row->auc, ", ");
-        number(out, "accuracy", row->accuracy, ", ");
-        number(out, "threshold", row->threshold, ", ");
-        number(out, "knn_accuracy", row->knn, "}");
+        double v[] = {row->mse, row->mae, row->auc, row->accuracy, row->threshold, row->knn};
+        json_row(out, !i, row->name, keys, v, 6);
     }
     fputs("\n  ]", out);
 }
@@ -259,15 +262,12 @@ void sc_regression_print(FILE *out, const sc_regression_report *r) {
 }
 
 void sc_regression_write_rows(FILE *out, const sc_regression_report *r) {
+    static const char *const keys[] = {"mse", "rmse", "mae", "pearson", "spearman"};
     fputs("[", out);
     for (int i = 0; i < 2; i++) {
         const sc_regression_row *row = &r->rows[i];
-        fprintf(out, "%s\n    {\"name\": \"%s\", ", i ? "," : "", row->name);
-        number(out, "mse", row->mse, ", ");
-        number(out, "rmse", row->rmse, ", ");
-        number(out, "mae", row->mae, ", ");
-        number(out, "pearson", row->pearson, ", ");
-        number(out, "spearman", row->spearman, "}");
+        double v[] = {row->mse, row->rmse, row->mae, row->pearson, row->spearman};
+        json_row(out, !i, row->name, keys, v, 5);
     }
     fputs("\n  ]", out);
 }
