@@ -4,6 +4,7 @@
 
 #include <clblast_c.h>
 #include <ctype.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -63,6 +64,9 @@ int sc_gemm_params_load(const char *path, sc_gemm_params *p) {
     if (rc == SC_OK)
         rc = read_section(cfg, "XgemmDirect", sc_direct_names, SC_DIRECT_PARAMS, p->direct, 0);
     if (rc == SC_OK) rc = read_section(cfg, "GemmRoutine", routine_names, 1, &p->min_indirect, 0);
+    if (rc == SC_OK && p->min_indirect > SC_GEMM_ALL_DIRECT)
+        rc = sc_cfg_invalid(cfg, "GemmRoutine", routine_names[0],
+                            "above 2097152, whose cube CLBlast's 64-bit test wraps");
     if (rc == SC_OK) rc = sc_config_check_unused(cfg);
     sc_config_free(cfg);
     return rc;
@@ -103,4 +107,54 @@ int sc_tuning_apply_stored(sc_runtime *rt, int quiet) {
     SC_TRY(sc_gemm_params_apply(rt, &p));
     if (!quiet) fprintf(stderr, "siamcl: GEMM parameters from %s (siamcl tune)\n", path);
     return SC_OK;
+}
+
+static unsigned long long volume(const sc_gemm_shape *s) {
+    return (unsigned long long)s->m * s->n * s->k;
+}
+
+int sc_gemm_goes_direct(const sc_gemm_shape *s, size_t min_indirect) {
+    unsigned long long t = min_indirect;
+    return volume(s) < t * t * t;
+}
+
+/* The largest T with T^3 <= v. */
+static size_t cube_root(unsigned long long v) {
+    size_t t = (size_t)cbrt((double)v);
+    while ((unsigned long long)(t + 1) * (t + 1) * (t + 1) <= v) t++;
+    while (t > 0 && (unsigned long long)t * t * t > v) t--;
+    return t;
+}
+
+/* The candidate of one kind with the least time over the products on its side of the switch;
+ * -1 when none was tried right, which costs nothing only if that side is empty. */
+static int best_of_kind(const sc_gemm_shape *s, int n, const int *direct, const double *cost,
+                        int stride, int ncand, int kind, size_t min_indirect, double *seconds) {
+    int best = -1, used = 0;
+    *seconds = INFINITY;
+    for (int i = 0; i < n; i++) used |= sc_gemm_goes_direct(&s[i], min_indirect) == kind;
+    for (int c = 0; c < ncand; c++) {
+        if (!direct[c] != !kind || isnan(cost[c * stride])) continue;
+        double sum = 0;
+        for (int i = 0; i < n; i++)
+            if (sc_gemm_goes_direct(&s[i], min_indirect) == kind) sum += cost[c * stride + i];
+        if (sum < *seconds) best = c, *seconds = sum;
+    }
+    if (!used) *seconds = 0;
+    return best;
+}
+
+sc_tune_choice sc_tune_choose(const sc_gemm_shape *s, int n, const int *direct, const double *cost,
+                              int stride, int ncand) {
+    sc_tune_choice best = {-1, -1, 0, INFINITY};
+    for (int j = -1; j <= n; j++) {
+        sc_tune_choice c = {-1, -1, 0, 0};
+        c.min_indirect = j < 0 ? 0 : j == n ? SC_GEMM_ALL_DIRECT : cube_root(volume(&s[j]));
+        double xs, ds;
+        c.x = best_of_kind(s, n, direct, cost, stride, ncand, 0, c.min_indirect, &xs);
+        c.d = best_of_kind(s, n, direct, cost, stride, ncand, 1, c.min_indirect, &ds);
+        c.seconds = xs + ds;
+        if (c.seconds < best.seconds) best = c;
+    }
+    return best;
 }

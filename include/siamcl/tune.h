@@ -1,12 +1,18 @@
 /* CLBlast GEMM parameters: stored per device by `siamcl tune`, applied when a runtime opens.
- * CLBlast takes overrides per device and kernel (not per shape), so one set of Xgemm and
- * XgemmDirect parameters and the direct/indirect switch point serve the model's mix of shapes. */
+ * CLBlast takes overrides per device and kernel, not per shape, and an override costs about
+ * 0.6 ms (it rebuilds CLBlast's parameter database), too much to switch between products. So
+ * the shapes are served by two sets: XgemmDirect for the products below a switch point, Xgemm
+ * for the rest, each set and the switch chosen from per-product timings. */
 #ifndef SIAMCL_TUNE_H
 #define SIAMCL_TUNE_H
 
 #include "siamcl/runtime.h"
 
 enum { SC_XGEMM_PARAMS = 16, SC_DIRECT_PARAMS = 10 };
+
+/* The largest XGEMM_MIN_INDIRECT_SIZE: CLBlast sends a product direct when m n k is below its
+ * cube, computed in 64 bits, so anything larger wraps (2^30 sends everything indirect). */
+#define SC_GEMM_ALL_DIRECT ((size_t)1 << 21)
 extern const char *const sc_xgemm_names[SC_XGEMM_PARAMS];
 extern const char *const sc_direct_names[SC_DIRECT_PARAMS];
 
@@ -16,6 +22,29 @@ typedef struct sc_gemm_params {
     size_t min_indirect;             /* XGEMM_MIN_INDIRECT_SIZE: smaller products go direct */
 } sc_gemm_params;
 
+/* A product C = op(A) op(B): op(A) is m x k, op(B) k x n; ta, tb: transposed. */
+typedef struct sc_gemm_shape {
+    size_t m, n, k;
+    int ta, tb;
+} sc_gemm_shape;
+
+/* Whether CLBlast sends the product to XgemmDirect: m n k below min_indirect^3. */
+int sc_gemm_goes_direct(const sc_gemm_shape *s, size_t min_indirect);
+
+/* A pair of candidate sets, x of Xgemm and d of XgemmDirect (-1: none), and the switch. */
+typedef struct sc_tune_choice {
+    int x, d;
+    size_t min_indirect;
+    double seconds; /* the sum of the products' times; INFINITY when no pair serves them all */
+} sc_tune_choice;
+
+/* From per-product timings to the fastest pair and switch. Candidate c is of XgemmDirect when
+ * direct[c]; cost[c * stride + i] is its seconds for product i, NaN when c was not tried and
+ * INFINITY when it gave wrong results. The switches tried: all indirect, all direct, and
+ * direct below each product's volume. */
+sc_tune_choice sc_tune_choose(const sc_gemm_shape *s, int n, const int *direct, const double *cost,
+                              int stride, int ncand);
+
 /* The tuning file of a device: $SIAMCL_TUNING_DIR/<device>.ini, else
  * $HOME/.cache/siamcl/tuning/<device>.ini (the device name with anything but letters, digits,
  * '-' and '.' as '_'). */
@@ -23,7 +52,8 @@ void sc_tuning_path(const sc_device_desc *dev, char *out, size_t size);
 
 int sc_gemm_params_apply(sc_runtime *rt, const sc_gemm_params *p);
 /* Reads a tuning file ([Xgemm], [XgemmDirect], [GemmRoutine] sections); every key must be
- * present and a positive integer (XGEMM_MIN_INDIRECT_SIZE may be 0). */
+ * present and a positive integer (XGEMM_MIN_INDIRECT_SIZE may be 0, and at most
+ * SC_GEMM_ALL_DIRECT). */
 int sc_gemm_params_load(const char *path, sc_gemm_params *p);
 int sc_gemm_params_save(const char *path, const sc_gemm_params *p, const char *comment);
 
