@@ -39,35 +39,25 @@ kernel void normalize_backward(global const float *e, int e_off, global const fl
     for (int c = 0; c < cols; c++) dy[c] = (de[c] - e[c] * dot) / n;
 }
 
-// sim[i] = u.v / max(|u| |v|, COSINE_EPS).
-kernel void cosine_forward(global const float *emb, int e_off, global float *sim, int s_off,
-                           int pairs, int dim) {
-    int i = get_global_id(0);
-    if (i >= pairs) return;
-    global const float *u = emb + e_off + i * dim, *v = u + pairs * dim;
+// The sums a cosine needs: u.v, |u|^2 and |v|^2.
+float3 cosine_sums(global const float *u, global const float *v, int dim) {
     float uv = 0.0f, uu = 0.0f, vv = 0.0f;
     for (int c = 0; c < dim; c++) {
         uv += u[c] * v[c];
         uu += u[c] * u[c];
         vv += v[c] * v[c];
     }
-    sim[s_off + i] = uv / fmax(sqrt(uu) * sqrt(vv), COSINE_EPS);
+    return (float3)(uv, uu, vv);
 }
 
-// du = ds (v / (|u||v|) - cos u / |u|^2), and symmetrically for dv.
-kernel void cosine_backward(global const float *emb, int e_off, global const float *ds,
-                            int ds_off, global float *demb, int de_off, int pairs, int dim) {
-    int i = get_global_id(0);
-    if (i >= pairs) return;
-    global const float *u = emb + e_off + i * dim, *v = u + pairs * dim;
-    global float *du = demb + de_off + i * dim, *dv = du + pairs * dim;
-    float uv = 0.0f, uu = 0.0f, vv = 0.0f;
-    for (int c = 0; c < dim; c++) {
-        uv += u[c] * v[c];
-        uu += u[c] * u[c];
-        vv += v[c] * v[c];
-    }
-    float g = ds[ds_off + i], nn = sqrt(uu) * sqrt(vv);
+float cosine_of(float3 s) {
+    return s.x / fmax(sqrt(s.y) * sqrt(s.z), COSINE_EPS);
+}
+
+// du = g (v / (|u||v|) - cos u / |u|^2), and symmetrically for dv.
+void cosine_grad(global const float *u, global const float *v, float3 s, float g,
+                 global float *du, global float *dv, int dim) {
+    float nn = sqrt(s.y) * sqrt(s.z);
     if (nn < COSINE_EPS) {
         for (int c = 0; c < dim; c++) {
             du[c] = g * v[c] / COSINE_EPS;
@@ -75,11 +65,47 @@ kernel void cosine_backward(global const float *emb, int e_off, global const flo
         }
         return;
     }
-    float cs = uv / nn, a = g / nn;
+    float cs = s.x / nn, a = g / nn;
     for (int c = 0; c < dim; c++) {
-        du[c] = a * v[c] - g * cs * u[c] / uu;
-        dv[c] = a * u[c] - g * cs * v[c] / vv;
+        du[c] = a * v[c] - g * cs * u[c] / s.y;
+        dv[c] = a * u[c] - g * cs * v[c] / s.z;
     }
+}
+
+// sqrt(|u - v|^2 + DIST_EPS).
+float distance_of(global const float *u, global const float *v, int dim) {
+    float s = 0.0f;
+    for (int c = 0; c < dim; c++) s += (u[c] - v[c]) * (u[c] - v[c]);
+    return sqrt(s + DIST_EPS);
+}
+
+// From dd, the gradient of the distance d: du = dd (u - v) / d, dv = -du.
+void distance_grad(global const float *u, global const float *v, float d, float dd,
+                   global float *du, global float *dv, int dim) {
+    float a = dd / d;
+    for (int c = 0; c < dim; c++) {
+        float x = a * (u[c] - v[c]);
+        du[c] = x;
+        dv[c] = -x;
+    }
+}
+
+// sim[i] = u.v / max(|u| |v|, COSINE_EPS).
+kernel void cosine_forward(global const float *emb, int e_off, global float *sim, int s_off,
+                           int pairs, int dim) {
+    int i = get_global_id(0);
+    if (i >= pairs) return;
+    global const float *u = emb + e_off + i * dim, *v = u + pairs * dim;
+    sim[s_off + i] = cosine_of(cosine_sums(u, v, dim));
+}
+
+kernel void cosine_backward(global const float *emb, int e_off, global const float *ds,
+                            int ds_off, global float *demb, int de_off, int pairs, int dim) {
+    int i = get_global_id(0);
+    if (i >= pairs) return;
+    global const float *u = emb + e_off + i * dim, *v = u + pairs * dim;
+    global float *du = demb + de_off + i * dim;
+    cosine_grad(u, v, cosine_sums(u, v, dim), ds[ds_off + i], du, du + pairs * dim, dim);
 }
 
 // dist[i] = sqrt(|u - v|^2 + DIST_EPS); sim[i] = exp(-dist[i]).
@@ -88,29 +114,52 @@ kernel void euclidean_forward(global const float *emb, int e_off, global float *
     int i = get_global_id(0);
     if (i >= pairs) return;
     global const float *u = emb + e_off + i * dim, *v = u + pairs * dim;
-    float s = 0.0f;
-    for (int c = 0; c < dim; c++) s += (u[c] - v[c]) * (u[c] - v[c]);
-    float d = sqrt(s + DIST_EPS);
+    float d = distance_of(u, v, dim);
     dist[d_off + i] = d;
     sim[s_off + i] = exp(-d);
 }
 
-// The gradient g is with respect to sim (g_is_sim) or to dist: du = dd (u - v) / d, dv = -du.
+// The gradient g is with respect to sim (g_is_sim) or to dist.
 kernel void euclidean_backward(global const float *emb, int e_off, global const float *dist,
                                int d_off, global const float *g, int g_off, int g_is_sim,
                                global float *demb, int de_off, int pairs, int dim) {
     int i = get_global_id(0);
     if (i >= pairs) return;
     global const float *u = emb + e_off + i * dim, *v = u + pairs * dim;
-    global float *du = demb + de_off + i * dim, *dv = du + pairs * dim;
+    global float *du = demb + de_off + i * dim;
     float d = dist[d_off + i], dd = g[g_off + i];
     if (g_is_sim) dd *= -exp(-d);
-    float a = dd / d;
-    for (int c = 0; c < dim; c++) {
-        float x = a * (u[c] - v[c]);
-        du[c] = x;
-        dv[c] = -x;
+    distance_grad(u, v, d, dd, du, du + pairs * dim, dim);
+}
+
+// A training step's head and loss in one pass, for a cosine or euclidean head with raw output
+// and the mse or contrastive loss (cl/loss.cl has the same losses on a precomputed score):
+// term[i] and the gradient of the batch's mean loss with respect to the embeddings.
+kernel void pair_loss(global const float *emb, int e_off, global const float *y, int y_off,
+                      global float *terms, global float *demb, int de_off, int pairs, int dim,
+                      int euclidean, int contrastive, float margin) {
+    int i = get_global_id(0);
+    if (i >= pairs) return;
+    global const float *u = emb + e_off + i * dim, *v = u + pairs * dim;
+    global float *du = demb + de_off + i * dim, *dv = du + pairs * dim;
+    float t = y[y_off + i], n = pairs;
+    float3 s = euclidean ? (float3)(0.0f) : cosine_sums(u, v, dim);
+    float cs = euclidean ? 0.0f : cosine_of(s);
+    float d = euclidean ? distance_of(u, v, dim) : 1.0f - cs; // the head's distance
+    float dd; // the gradient of the term with respect to d
+    if (contrastive) {
+        float gap = fmax(margin - d, 0.0f);
+        terms[i] = t * d * d + (1.0f - t) * gap * gap;
+        dd = 2.0f * t * d - 2.0f * (1.0f - t) * gap;
+    } else {
+        float sim = euclidean ? exp(-d) : cs, r = sim - t;
+        terms[i] = r * r;
+        dd = 2.0f * r * (euclidean ? -sim : -1.0f);
     }
+    if (euclidean)
+        distance_grad(u, v, d, dd / n, du, dv, dim);
+    else
+        cosine_grad(u, v, s, -dd / n, du, dv, dim);
 }
 
 // score = lo + (hi - lo) sigmoid(a sim + b), with a, b = p[ab_off], p[ab_off + 1], or a = 1,

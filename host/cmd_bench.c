@@ -48,10 +48,11 @@ static int time_steps(sc_model *m, sc_model_optimizer *opt, size_t B, double sec
     double start = sc_now(), now = start;
     *steps = 0;
     while (now - start < seconds || *steps < 3) {
-        SC_TRY(sc_model_forward(m, B));
         if (opt) {
-            SC_TRY(sc_model_backward(m, B));
+            SC_TRY(sc_model_train_pass(m, B));
             SC_TRY(sc_model_optimizer_step(m, opt));
+        } else {
+            SC_TRY(sc_model_forward(m, B));
         }
         ++*steps;
         if (*steps % 8 == 0 || now - start >= seconds) SC_TRY(sc_finish(m->rt));

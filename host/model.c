@@ -327,6 +327,12 @@ static int softmax_backward(sc_model *m, size_t B, sc_view *cur, sc_view *other)
     return sc_normalize_backward(m->rt, u, m->ws.unit_norm, du, *cur, 2 * B, E);
 }
 
+/* Adds the batch's terms to the running loss. */
+static int reduce_loss(sc_model *m, size_t pairs) {
+    return sc_loss_reduce(m->rt, m->ws.terms, m->ws.y, pairs, m->loss.kind == SC_LOSS_SOFTMAX,
+                          m->ws.acc);
+}
+
 int sc_model_loss(sc_model *m, size_t pairs) {
     sc_runtime *rt = m->rt;
     sc_view y = m->ws.y, u;
@@ -345,7 +351,7 @@ int sc_model_loss(sc_model *m, size_t pairs) {
         SC_TRY(sc_softmax_rows(rt, m->ws.logits, y, m->ws.terms, m->ws.dlogits, pairs));
         break;
     }
-    return sc_loss_reduce(rt, m->ws.terms, y, pairs, m->loss.kind == SC_LOSS_SOFTMAX, m->ws.acc);
+    return reduce_loss(m, pairs);
 }
 
 /* After sc_model_loss: the embeddings' gradient, left in *cur. */
@@ -365,11 +371,9 @@ static int loss_backward(sc_model *m, size_t pairs, sc_view *cur, sc_view *other
     return sc_error(SC_ERR, "unknown loss %d", (int)m->loss.kind);
 }
 
-int sc_model_backward(sc_model *m, size_t pairs) {
+/* From the embeddings' gradient in cur (other: scratch) to every tower parameter's. */
+static int tower_backward(sc_model *m, size_t pairs, sc_view cur, sc_view other) {
     size_t R = 2 * pairs, E = (size_t)sc_model_embedding_width(m);
-    sc_view cur = m->ws.grad_a, other = m->ws.grad_b;
-    SC_TRY(sc_model_loss(m, pairs));
-    SC_TRY(loss_backward(m, pairs, &cur, &other));
     if (m->cfg.normalize) {
         SC_TRY(sc_normalize_backward(m->rt, m->ws.emb, m->ws.norm, cur, other, R, E));
         swap(&cur, &other);
@@ -386,6 +390,29 @@ int sc_model_backward(sc_model *m, size_t pairs) {
     if (!m->text.plan) return sc_error(SC_ERR, "training a text model needs the epoch's plan");
     return sc_sparse_backward(m->rt, &m->sparse, m->text.plan, m->text.step, sc_model_grads(m),
                               m->ws.act[1], cur, (sc_view){m->sparse_grad, 0});
+}
+
+/* A cosine or euclidean head with raw output under mse or contrastive: one kernel takes the
+ * embeddings to the loss terms and back to their gradient. */
+static int fused_head_loss(const sc_model *m) {
+    return m->cfg.head != SC_HEAD_MLP && m->cfg.output == SC_OUTPUT_RAW &&
+           (m->loss.kind == SC_LOSS_MSE || m->loss.kind == SC_LOSS_CONTRASTIVE);
+}
+
+int sc_model_train_pass(sc_model *m, size_t pairs) {
+    sc_view cur = m->ws.grad_a, other = m->ws.grad_b;
+    SC_TRY(sc_model_embed(m, 2 * pairs));
+    if (fused_head_loss(m)) {
+        SC_TRY(sc_pair_loss(m->rt, m->ws.emb, m->ws.y, m->ws.terms, cur, pairs,
+                            (size_t)sc_model_embedding_width(m), m->cfg.head == SC_HEAD_EUCLIDEAN,
+                            m->loss.kind == SC_LOSS_CONTRASTIVE, m->loss.margin));
+        SC_TRY(reduce_loss(m, pairs));
+    } else {
+        SC_TRY(sc_model_head_forward(m, pairs));
+        SC_TRY(sc_model_loss(m, pairs));
+        SC_TRY(loss_backward(m, pairs, &cur, &other));
+    }
+    return tower_backward(m, pairs, cur, other);
 }
 
 int sc_model_loss_read(sc_model *m, double *mean, double *last) {

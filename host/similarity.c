@@ -37,6 +37,13 @@ int sc_euclidean_backward(sc_runtime *rt, sc_view emb, sc_view dist, sc_view g, 
                       SC_INT(g_is_sim), SC_VIEW(demb), SC_INT(pairs), SC_INT(dim));
 }
 
+int sc_pair_loss(sc_runtime *rt, sc_view emb, sc_view y, cl_mem terms, sc_view demb, size_t pairs,
+                 size_t dim, int euclidean, int contrastive, float margin) {
+    return sc_launch1(rt, K, "pair_loss", pairs, SC_VIEW(emb), SC_VIEW(y), SC_MEM(terms),
+                      SC_VIEW(demb), SC_INT(pairs), SC_INT(dim), SC_INT(euclidean),
+                      SC_INT(contrastive), SC_FLT(margin));
+}
+
 int sc_range_forward(sc_runtime *rt, sc_view sim, sc_view params, long ab, sc_view score,
                      size_t pairs, float lo, float hi) {
     return sc_launch1(rt, K, "range_forward", pairs, SC_VIEW(sim), SC_MEM(params.mem),

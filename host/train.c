@@ -195,8 +195,7 @@ static int train_epoch(run *r, int epoch, double *loss, double *seconds, size_t 
         size_t first = s * t->batch_size, n = dev.n - first;
         if (n > t->batch_size) n = t->batch_size;
         rc = load_batch(r, &dev, &plan, s, first, n);
-        if (rc == SC_OK) rc = sc_model_forward(m, n);
-        if (rc == SC_OK) rc = sc_model_backward(m, n);
+        if (rc == SC_OK) rc = sc_model_train_pass(m, n);
         if (rc == SC_OK) rc = sc_model_optimizer_step(m, &r->opt);
         done += n;
         /* keep the queue short: a backlog of thousands of commands slows PoCL down twofold */

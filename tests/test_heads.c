@@ -1,4 +1,5 @@
-/* Normalization and pair-head kernels (cl/similarity.cl) against double-precision references:
+/* Normalization, pair-head and fused head-loss kernels (cl/similarity.cl) against
+ * double-precision references:
  * forward values directly, backward passes against central differences of the reference. */
 #include "harness.h"
 #include "reference.h"
@@ -217,6 +218,56 @@ static void pair_features_match_reference(void) {
     CHECK_REL(eb, BWD_BOUND, "backward");
 }
 
+/* The fused training kernel: a head (euclidean or cosine) and a loss (contrastive or mse). */
+typedef struct pair_loss_case {
+    shape s;
+    const double *y;
+    int euclidean, contrastive;
+    double margin;
+} pair_loss_case;
+
+static void ref_pair_loss(const double *emb, double *terms, void *ctx) {
+    const pair_loss_case *p = ctx;
+    double head[16];
+    shape s = p->s;
+    s.mode = 0; /* the euclidean distance */
+    (p->euclidean ? ref_euclidean : ref_cosine)(emb, head, &s);
+    for (size_t i = 0; i < s.pairs; i++) {
+        double d = p->euclidean ? head[i] : 1 - head[i], sim = p->euclidean ? exp(-d) : head[i];
+        double y = p->y[i], gap = fmax(p->margin - d, 0);
+        terms[i] = p->contrastive ? y * d * d + (1 - y) * gap * gap : (sim - y) * (sim - y);
+    }
+}
+
+static void pair_loss_matches_reference(void) {
+    sc_runtime *rt = test_runtime();
+    for (int k = 0; k < 4; k++) {
+        pair_loss_case p = {{9, 33, 0, 0, 0}, NULL, k & 1, k >> 1, 0};
+        /* margins near the typical distance, so that some negatives pull and some do not */
+        p.margin = p.euclidean ? 4.7 : 1.0;
+        size_t B = p.s.pairs, n = 2 * B * p.s.dim;
+        data emb = make(n, -1, 1), y = make(B, 0, 1), mean = make(B, 0, 0), terms = make(B, 0, 0),
+             demb = make(n, 0, 0);
+        for (size_t i = 0; i < B && p.contrastive; i++) y.d[i] = y.f[i] = (float)(i % 2);
+        CHECK_OK(sc_upload(rt, at(&y), y.f, B));
+        for (size_t i = 0; i < B; i++) mean.d[i] = 1.0 / B; /* the gradient of the batch mean */
+        double ref[9], *grad = malloc(n * sizeof *grad);
+        p.y = y.d;
+        ref_pair_loss(emb.d, ref, &p);
+        test_fd_vjp(ref_pair_loss, &p, emb.d, n, B, mean.d, H, grad);
+        CHECK_OK(sc_pair_loss(rt, at(&emb), at(&y), terms.mem, at(&demb), B, p.s.dim, p.euclidean,
+                              p.contrastive, (float)p.margin));
+        double ef = device_error(terms.mem, ref, B), eb = device_error(demb.mem, grad, n);
+        free(grad);
+        drop(&emb), drop(&y), drop(&mean), drop(&terms), drop(&demb);
+        const char *label = p.euclidean
+                                ? (p.contrastive ? "euclidean, contrastive" : "euclidean, mse")
+                                : (p.contrastive ? "cosine, contrastive" : "cosine, mse");
+        CHECK_REL(ef, FWD_BOUND, "%s: terms", label);
+        CHECK_REL(eb, BWD_BOUND, "%s: gradient", label);
+    }
+}
+
 TEST_MAIN(TEST(normalize_matches_reference), TEST(cosine_matches_reference),
           TEST(euclidean_matches_reference), TEST(range_matches_reference),
-          TEST(pair_features_match_reference))
+          TEST(pair_features_match_reference), TEST(pair_loss_matches_reference))

@@ -176,8 +176,7 @@ static void check_combo(const combo *c) {
     test_fd_vjp(ref_loss, &ctx, dp, np, 1, &one, 1e-6, grad);
     if (rc == SC_OK) rc = sc_upload(rt, sc_model_input(m), x, nx);
     if (rc == SC_OK) rc = sc_upload(rt, sc_model_targets(m), y, B);
-    if (rc == SC_OK) rc = sc_model_forward(m, B);
-    if (rc == SC_OK) rc = sc_model_backward(m, B);
+    if (rc == SC_OK) rc = sc_model_train_pass(m, B);
     if (rc == SC_OK) rc = sc_download(rt, g, sc_model_grads(m), np);
     if (rc == SC_OK) rc = sc_download(rt, acc, (sc_view){m->ws.acc, 0}, 4);
     double eg = test_rel_error(g, grad, np);
@@ -288,8 +287,7 @@ static int train(sc_loss_kind loss, sc_optim_kind kind, float lr, int steps, dou
         if (rc == SC_OK) rc = sc_upload(rt, sc_model_input(m), x, 2 * B * 16);
         if (rc == SC_OK) rc = sc_upload(rt, sc_model_targets(m), y, B);
         unsigned long transfers = rt->transfers;
-        if (rc == SC_OK) rc = sc_model_forward(m, B);
-        if (rc == SC_OK) rc = sc_model_backward(m, B);
+        if (rc == SC_OK) rc = sc_model_train_pass(m, B);
         if (rc == SC_OK) rc = sc_optimizer_step(opt, sc_model_params(m), sc_model_grads(m));
         if (rc == SC_OK && rt->transfers != transfers)
             rc = sc_error(SC_ERR, "a training step copied %lu times", rt->transfers - transfers);

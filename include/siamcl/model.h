@@ -122,11 +122,11 @@ int sc_model_forward(sc_model *m, size_t pairs);
 /* The head and output map alone, on embeddings already in m->ws.emb. */
 int sc_model_head_forward(sc_model *m, size_t pairs);
 /* After sc_model_forward: the loss against the targets in sc_model_targets, added to the
- * running sum (the batch's loss gradient is prepared too, for sc_model_backward). */
+ * running sum. */
 int sc_model_loss(sc_model *m, size_t pairs);
-/* After sc_model_forward: the loss as sc_model_loss does, and every parameter's gradient in
- * m->grads. */
-int sc_model_backward(sc_model *m, size_t pairs);
+/* A training step's pass over the batch in sc_model_input and sc_model_targets: forward, the
+ * loss (added to the running sum, as sc_model_loss does) and every parameter's gradient. */
+int sc_model_train_pass(sc_model *m, size_t pairs);
 
 /* The running loss: the mean over the pairs (or positive weight) since the last reset, and the
  * last batch's loss. One blocking read. */
@@ -142,7 +142,7 @@ typedef struct sc_model_optimizer {
 
 int sc_model_optimizer_create(sc_model *m, const sc_optim_config *c, sc_model_optimizer *o);
 void sc_model_optimizer_free(sc_model_optimizer *o);
-/* After sc_model_backward: one update (for text, of the step set by sc_model_text_batch). */
+/* After sc_model_train_pass: one update (for text, of the step set by sc_model_text_batch). */
 int sc_model_optimizer_step(sc_model *m, sc_model_optimizer *o);
 
 /* Copies all parameters to or from the host (nparams floats). */

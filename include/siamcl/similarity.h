@@ -23,6 +23,13 @@ int sc_euclidean_forward(sc_runtime *rt, sc_view emb, sc_view dist, sc_view sim,
 int sc_euclidean_backward(sc_runtime *rt, sc_view emb, sc_view dist, sc_view g, int g_is_sim,
                           sc_view demb, size_t pairs, size_t dim);
 
+/* A training step's head and loss in one launch, for a cosine or euclidean head (euclidean)
+ * with raw output and the mse or contrastive loss (contrastive, with margin): the per-pair
+ * terms and the gradient of the batch's mean loss with respect to the embeddings, as the
+ * separate head, loss and head-backward kernels compute them. */
+int sc_pair_loss(sc_runtime *rt, sc_view emb, sc_view y, cl_mem terms, sc_view demb, size_t pairs,
+                 size_t dim, int euclidean, int contrastive, float margin);
+
 /* score = lo + (hi - lo) sigmoid(a sim + b) with a, b at offset ab of params, or a = 1, b = 0
  * when ab < 0. The backward pass writes dsim and, when ab >= 0, the gradients of a and b at
  * the same offset of grads. */
