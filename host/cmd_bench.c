@@ -1,6 +1,7 @@
 #include "cmd.h"
 
 #include "siamcl/dataset.h"
+#include "siamcl/gemm_bench.h"
 #include "siamcl/progress.h"
 #include "siamcl/rng.h"
 #include "siamcl/sparse.h"
@@ -9,7 +10,8 @@
 #include <string.h>
 
 const char cmd_bench_help[] =
-    "usage: siamcl bench CONFIG [--batch 32,256,1024] [--seconds S] [--json] [-o s.k=v]...\n"
+    "usage: siamcl bench CONFIG [--batch 32,256,1024] [--seconds S] [--products] [--json]\n"
+    "                    [-o s.k=v]...\n"
     "\n"
     "Times training steps (forward, backward and optimizer update) and inference (forward\n"
     "only) of the model CONFIG describes, on random data already on the device (for text,\n"
@@ -19,6 +21,9 @@ const char cmd_bench_help[] =
     "\n"
     "  --batch LIST   batch sizes in pairs (default: the config's [train] batch_size)\n"
     "  --seconds S    time each measurement for at least S seconds (default 2)\n"
+    "  --products     time the dense layers' matrix products of a training step one by one\n"
+    "                 instead (CLBlast with the parameters in force; median of five runs of\n"
+    "                 8 queued products): ms and GFLOP/s per product\n"
     "  --json         print JSON instead of a table\n"
     "\n"
     "When the config leaves [model] input to the data, the data's first file sets it.\n";
@@ -188,11 +193,37 @@ static void print_json(const bench_row *rows, int n) {
     printf("\n]\n");
 }
 
+/* --products: each product of a training step at batch B, timed alone. */
+static int bench_products(sc_runtime *rt, const sc_job *job, size_t B, int json, int *first) {
+    sc_gemm_shape s[SC_MAX_PRODUCTS];
+    double seconds[SC_MAX_PRODUCTS];
+    sc_gemm_bench b = {0};
+    int n = sc_model_products(&job->model, B, s);
+    int rc = sc_gemm_bench_open(rt, s, n, &b);
+    if (rc == SC_OK) rc = sc_gemm_bench_time_each(&b, seconds);
+    sc_gemm_bench_close(&b);
+    for (int i = 0; i < n && rc == SC_OK; i++) {
+        double gflops = sc_gemm_flops(&s[i]) / seconds[i] * 1e-9;
+        char name[64];
+        sc_gemm_shape_name(&s[i], name, sizeof name);
+        if (json)
+            printf("%s\n  {\"batch\": %zu, \"m\": %zu, \"n\": %zu, \"k\": %zu, \"ta\": %d, "
+                   "\"tb\": %d, \"ms\": %.5f, \"gflops\": %.3f}",
+                   *first ? "" : ",", B, s[i].m, s[i].n, s[i].k, s[i].ta, s[i].tb, seconds[i] * 1e3,
+                   gflops);
+        else
+            printf("%6zu  %-34s %10.4f %10.2f\n", B, name, seconds[i] * 1e3, gflops);
+        *first = 0;
+    }
+    return rc;
+}
+
 int cmd_bench(int argc, char **argv) {
     const char *batches = NULL, *seconds_arg = NULL;
-    int json = 0;
+    int json = 0, products = 0;
     cmd_option options[] = {{"batch", 0, &batches, NULL},
                             {"seconds", 0, &seconds_arg, NULL},
+                            {"products", 0, NULL, &products},
                             {"json", 0, NULL, &json},
                             {0}};
     cmd_args args;
@@ -224,10 +255,19 @@ int cmd_bench(int argc, char **argv) {
     }
     if (rc == SC_OK) rc = cmd_input_from_data(&job);
     if (rc == SC_OK) rc = cmd_open_runtime(&args, cfg, &rt);
+    if (rc == SC_OK && products) {
+        int first = 1;
+        printf(json ? "[" : "%6s  %-34s %10s %10s\n", "batch", "product (m x n x k)", "ms",
+               "GFLOP/s");
+        for (int i = 0; i < n && rc == SC_OK; i++)
+            rc = bench_products(rt, &job, (size_t)sizes[i], json, &first);
+        if (rc == SC_OK && json) printf("\n]\n");
+        n = 0; /* no steps */
+    }
     bench_row rows[16];
     for (int i = 0; i < n && rc == SC_OK; i++)
         rc = bench_one(rt, &job, (size_t)sizes[i], seconds, &rows[i]);
-    if (rc == SC_OK) {
+    if (rc == SC_OK && !products) {
         char what[256];
         sc_model_describe(&job.model, &job.train.loss, what, sizeof what);
         if (!json)

@@ -9,4 +9,14 @@
 int sc_gemm(sc_runtime *rt, int ta, int tb, size_t m, size_t n, size_t k, float alpha, sc_view a,
             sc_view b, float beta, sc_view c);
 
+/* The shape of a product C = op(A) op(B): op(A) is m x k, op(B) k x n; ta, tb: transposed. */
+typedef struct sc_gemm_shape {
+    size_t m, n, k;
+    int ta, tb;
+} sc_gemm_shape;
+
+static inline double sc_gemm_flops(const sc_gemm_shape *s) {
+    return 2.0 * (double)s->m * (double)s->n * (double)s->k;
+}
+
 #endif

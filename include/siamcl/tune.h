@@ -6,6 +6,7 @@
 #ifndef SIAMCL_TUNE_H
 #define SIAMCL_TUNE_H
 
+#include "siamcl/gemm.h"
 #include "siamcl/runtime.h"
 
 enum { SC_XGEMM_PARAMS = 16, SC_DIRECT_PARAMS = 10 };
@@ -21,12 +22,6 @@ typedef struct sc_gemm_params {
     size_t direct[SC_DIRECT_PARAMS]; /* in the order of sc_direct_names */
     size_t min_indirect;             /* XGEMM_MIN_INDIRECT_SIZE: smaller products go direct */
 } sc_gemm_params;
-
-/* A product C = op(A) op(B): op(A) is m x k, op(B) k x n; ta, tb: transposed. */
-typedef struct sc_gemm_shape {
-    size_t m, n, k;
-    int ta, tb;
-} sc_gemm_shape;
 
 /* Whether CLBlast sends the product to XgemmDirect: m n k below min_indirect^3. */
 int sc_gemm_goes_direct(const sc_gemm_shape *s, size_t min_indirect);

@@ -1,0 +1,86 @@
+"""What the benchmark tools share: failing with the tool's name, running a command in the
+repository root, installing a peer's Debian packages, and describing the machine."""
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+
+TOOLS = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(TOOLS)
+PYTHON = "/usr/bin/python3"  # Debian's, the one python3-torch and python3-numpy install into
+
+
+def fail(msg):
+    print(f"{os.path.basename(sys.argv[0])}: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
+def run(cmd, env=None, stdin=None):
+    """stdout and stderr of cmd (run in the repository root, with env added to the
+    environment and the text stdin as its input); fails on a non-zero exit."""
+    try:
+        p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, input=stdin,
+                           env=None if env is None else {**os.environ, **env})
+    except OSError as e:
+        fail(f"{shlex.join(cmd)}: {e.strerror}")
+    if p.returncode:
+        last = (p.stderr.strip() or p.stdout.strip() or "no output").splitlines()[-1]
+        fail(f"{shlex.join(cmd)} exited with status {p.returncode}: {last}")
+    return p.stdout, p.stderr
+
+
+def ensure_packages(modules, packages):
+    """Installs the Debian packages unless Debian's Python imports every module and each
+    package is installed already. OpenBLAS belongs in the list wherever a peer multiplies
+    matrices: without it Debian's NumPy and PyTorch run on the reference BLAS, many times
+    slower, which would make any comparison unfair."""
+    probe = subprocess.run([PYTHON, "-c", "; ".join(f"import {m}" for m in modules)],
+                           capture_output=True)
+    have = all(subprocess.run(["dpkg", "-s", p], capture_output=True).returncode == 0
+               for p in packages)
+    if probe.returncode == 0 and have:
+        return
+    tool = os.path.basename(sys.argv[0])
+    print(f"{tool}: installing {' '.join(packages)}", file=sys.stderr)
+    cmd = ["apt-get", "install", "-y", *packages]
+    if os.geteuid() != 0:
+        cmd.insert(0, "sudo")
+    if subprocess.run(cmd, stdout=sys.stderr).returncode != 0:
+        fail(f"`{shlex.join(cmd)}` failed")
+
+
+def cpu_busy(seconds=1.0):
+    """Cores kept busy over the next `seconds`, from /proc/stat (load from other containers on
+    the same cores shows here even where ps does not)."""
+    def sample():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return sum(v), v[3] + v[4]  # total and idle + iowait, in clock ticks
+    (t0, i0), _, (t1, i1) = sample(), time.sleep(seconds), sample()
+    return (os.cpu_count() or 1) * (1 - (i1 - i0) / max(t1 - t0, 1))
+
+
+def machine(device_line, peers):
+    """Lines describing the machine: cores, CPU, OpenCL device, PoCL, the peers' versions
+    (peers: a string) and the BLAS that libblas.so.3 resolves to."""
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    pocl = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "pocl-opencl-icd"],
+                          capture_output=True, text=True).stdout or "unknown"
+    blas = os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")
+    return [f"nproc: {os.cpu_count()}, CPU: {cpu}, {platform.platform()}",
+            f"OpenCL device: {device_line or 'unknown'}",
+            f"PoCL (pocl-opencl-icd): {pocl}; {peers}; libblas.so.3 -> {blas}"]
+
+
+def device_of(stderr):
+    """The device siamcl announced on stderr ("siamcl: device: ..."), or None."""
+    if "device:" not in stderr:
+        return None
+    return stderr.split("device:", 1)[1].splitlines()[0].strip()
