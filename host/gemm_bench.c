@@ -68,8 +68,7 @@ static int all_products(sc_gemm_bench *t, int unused) {
 }
 
 int sc_gemm_bench_time_each(sc_gemm_bench *t, double *seconds) {
-    /* a warm-up of them all first: a first run of each kernel compiles it, and the
-     * first seconds of work run slower on PoCL */
+    /* a warm-up of them all first: the first run of each kernel compiles it */
     SC_TRY(all_products(t, 0));
     SC_TRY(sc_finish(t->rt));
     for (int i = 0; i < t->n; i++) {
