@@ -20,6 +20,14 @@ kernel void clip_scale(global const float *partial, int parts, float max_norm,
     scale[1] = norm;
 }
 
+// Moments that decay toward zero (Adam's m by 0.9 a step wherever the gradient stays zero, as
+// for always-blank pixels) pass through the subnormal range, where a CPU takes a slow path on
+// every operation: the default job trained 30-40% slower on PoCL. Below FLT_MIN a moment no
+// longer changes an update, so it is stored as zero.
+float flush_subnormal(float x) {
+    return fabs(x) < FLT_MIN ? 0.0f : x;
+}
+
 // AdamW: m, v the moment estimates; c1 = 1 / (1 - beta1^t), c2 = 1 / (1 - beta2^t); weight
 // decay is decoupled: p -= lr (mhat / (sqrt(vhat) + eps) + wd p).
 kernel void adam(global float *p, int p_off, global const float *g, int g_off, global float *m,
@@ -28,8 +36,8 @@ kernel void adam(global float *p, int p_off, global const float *g, int g_off, g
     int i = get_global_id(0);
     if (i >= n) return;
     float gi = g[g_off + i] * scale[0];
-    float mi = beta1 * m[i] + (1.0f - beta1) * gi;
-    float vi = beta2 * v[i] + (1.0f - beta2) * gi * gi;
+    float mi = flush_subnormal(beta1 * m[i] + (1.0f - beta1) * gi);
+    float vi = flush_subnormal(beta2 * v[i] + (1.0f - beta2) * gi * gi);
     m[i] = mi;
     v[i] = vi;
     float pi = p[p_off + i];
@@ -44,7 +52,7 @@ kernel void sgd(global float *p, int p_off, global const float *g, int g_off, gl
     if (i >= n) return;
     float pi = p[p_off + i];
     float gi = g[g_off + i] * scale[0] + wd * pi;
-    float b = momentum * buf[i] + gi;
+    float b = flush_subnormal(momentum * buf[i] + gi);
     buf[i] = b;
     p[p_off + i] = pi - lr * b;
 }

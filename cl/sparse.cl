@@ -35,6 +35,12 @@ kernel void sparse_grad(global const int *seg, global const int *rows, global co
     g[g_off + u * out + c] = s;
 }
 
+// Subnormal moments are stored as zero, as in optim.cl: they cost a CPU a slow path on every
+// operation and no longer change an update.
+float flush_subnormal(float x) {
+    return fabs(x) < FLT_MIN ? 0.0f : x;
+}
+
 // Lazy AdamW on the rows of W named by features[fs .. fs + nfeat), from the compact gradient g:
 // the formula of optim.cl's adam on those rows and their moments only.
 kernel void sparse_adam(global float *w, int w_off, global const float *g, int g_off,
@@ -45,8 +51,8 @@ kernel void sparse_adam(global float *w, int w_off, global const float *g, int g
     if (c >= out || u >= nfeat) return;
     size_t j = (size_t)features[fs + u] * out + c;
     float gi = g[g_off + u * out + c];
-    float mi = beta1 * m[j] + (1.0f - beta1) * gi;
-    float vi = beta2 * v[j] + (1.0f - beta2) * gi * gi;
+    float mi = flush_subnormal(beta1 * m[j] + (1.0f - beta1) * gi);
+    float vi = flush_subnormal(beta2 * v[j] + (1.0f - beta2) * gi * gi);
     m[j] = mi;
     v[j] = vi;
     w += w_off;
@@ -63,7 +69,7 @@ kernel void sparse_sgd(global float *w, int w_off, global const float *g, int g_
     size_t j = (size_t)features[fs + u] * out + c;
     w += w_off;
     float wi = w[j];
-    float b = momentum * buf[j] + g[g_off + u * out + c] + wd * wi;
+    float b = flush_subnormal(momentum * buf[j] + g[g_off + u * out + c] + wd * wi);
     buf[j] = b;
     w[j] = wi - lr * b;
 }

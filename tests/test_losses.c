@@ -180,6 +180,33 @@ static void sgd_matches_formula(void) {
     check_optimizer(&c, "sgd, clip_norm 0.5");
 }
 
+/* A moment that would be subnormal is stored as zero (a CPU's slow path otherwise), and the
+ * parameters it would have moved by ~1e-29 of lr stay put. */
+static void subnormal_moments_are_zero(void) {
+    sc_runtime *rt = test_runtime();
+    static const sc_optim_config cs[] = {
+        {SC_OPT_ADAM, 1e-2f, 0.9f, 0.999f, 1e-8f, 0.9f, 0.0f, 0.0f},
+        {SC_OPT_SGD, 1e-2f, 0.9f, 0.999f, 1e-8f, 0.9f, 0.0f, 0.0f}};
+    /* adam: m = 0.1 g = 5e-39, below FLT_MIN (1.18e-38); sgd: buf = g itself */
+    const float g[2] = {5e-38f, 5e-39f}, p[4] = {0.5f, -0.25f, 0.125f, 1.0f};
+    for (int k = 0; k < 2; k++) {
+        float grads[4] = {g[k], -g[k], g[k], 0}, m[4] = {1}, got[4];
+        cl_mem pm = test_buffer(4, p), gm = test_buffer(4, grads);
+        sc_optimizer *opt = NULL;
+        int rc = sc_optimizer_create(rt, &cs[k], 4, &opt);
+        if (rc == SC_OK) rc = sc_optimizer_step(opt, (sc_view){pm, 0}, (sc_view){gm, 0});
+        if (rc == SC_OK) rc = sc_download(rt, m, (sc_view){opt->m, 0}, 4);
+        if (rc == SC_OK) rc = sc_download(rt, got, (sc_view){pm, 0}, 4);
+        sc_optimizer_free(opt);
+        sc_buffer_free(pm), sc_buffer_free(gm);
+        CHECK(rc == SC_OK, "%s", sc_last_error());
+        for (int i = 0; i < 4; i++) {
+            CHECK(m[i] == 0.0f, "%s: moment %d is %g, not 0", k ? "sgd" : "adam", i, m[i]);
+            CHECK(got[i] == p[i], "%s: parameter %d moved to %.9g", k ? "sgd" : "adam", i, got[i]);
+        }
+    }
+}
+
 TEST_MAIN(TEST(mse_matches_reference), TEST(contrastive_matches_reference),
           TEST(softmax_matches_reference), TEST(loss_reduce_accumulates_batches),
-          TEST(adam_matches_formula), TEST(sgd_matches_formula))
+          TEST(adam_matches_formula), TEST(sgd_matches_formula), TEST(subnormal_moments_are_zero))

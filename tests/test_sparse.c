@@ -426,6 +426,51 @@ static void lazy_sgd_matches_formula(void) {
     check_lazy(&c, "lazy sgd, momentum 0.9, weight decay 0.01");
 }
 
+/* As test_losses checks for the dense optimizers: a moment that would be subnormal is stored as
+ * zero, and the rows it belongs to do not move. */
+static void lazy_subnormal_moments_are_zero(void) {
+    sc_runtime *rt = test_runtime();
+    static const sc_optim_config cs[] = {
+        {SC_OPT_ADAM, 1e-2f, 0.9f, 0.999f, 1e-8f, 0.9f, 0.0f, 0.0f},
+        {SC_OPT_SGD, 1e-2f, 0.9f, 0.999f, 1e-8f, 0.9f, 0.0f, 0.0f}};
+    const float tiny[2] = {5e-38f, 5e-39f}; /* adam's m = 0.1 g, sgd's buffer = g */
+    sc_sparse_layer l = {BUCKETS, OUT, 5, 5 + N_TABLE, SC_ACT_RELU, 0};
+    size_t np = l.b + OUT + 2;
+    sc_csr x = {0};
+    sc_pairs pairs = {0};
+    sc_sparse_plan plan = {0};
+    sc_sparse_plan_dev pd = {0};
+    static lazy_state initial, after;
+    static float g[2 * 3 * MAX_NNZ * OUT];
+    random_csr(&x, TEXTS, 60);
+    random_pairs(&pairs, 3, TEXTS);
+    test_fill(initial.p, np, -1, 1);
+    int rc = sc_sparse_plan_build(&l, &x, pairs.left, pairs.right, pairs.n, 3, &plan);
+    if (rc == SC_OK) rc = sc_sparse_plan_upload(rt, &plan, &pd);
+    for (int k = 0; k < 2 && rc == SC_OK; k++) {
+        for (size_t i = 0; i < sizeof g / sizeof *g; i++) g[i] = i % 2 ? tiny[k] : -tiny[k];
+        sc_sparse_optimizer *o = NULL;
+        cl_mem pm = test_buffer(np, initial.p), gm = test_buffer(sizeof g / sizeof *g, g);
+        rc = sc_sparse_optimizer_create(rt, &cs[k], &l, &o);
+        if (rc == SC_OK)
+            rc = sc_sparse_optimizer_step(o, (sc_view){pm, 0}, &pd, 0, (sc_view){gm, 0});
+        if (rc == SC_OK) rc = lazy_read(o, pm, np, &after);
+        sc_sparse_optimizer_free(o);
+        sc_buffer_free(pm), sc_buffer_free(gm);
+        for (int i = 0; i < N_TABLE && rc == SC_OK; i++) {
+            CHECK(after.m[i] == 0.0f, "%s: moment %d is %g, not 0", k ? "sgd" : "adam", i,
+                  after.m[i]);
+            CHECK(after.p[5 + i] == initial.p[5 + i], "%s: weight %d moved", k ? "sgd" : "adam", i);
+        }
+    }
+    sc_sparse_plan_dev_free(&pd);
+    sc_sparse_plan_free(&plan);
+    sc_csr_free(&x);
+    sc_pairs_free(&pairs);
+    CHECK(rc == SC_OK, "%s", sc_last_error());
+}
+
 TEST_MAIN(TEST(layer_matches_reference), TEST(plan_covers_each_occurrence_once),
           TEST(plan_rejects_bad_input), TEST(backward_is_deterministic),
-          TEST(lazy_adam_matches_formula), TEST(lazy_sgd_matches_formula))
+          TEST(lazy_adam_matches_formula), TEST(lazy_sgd_matches_formula),
+          TEST(lazy_subnormal_moments_are_zero))
