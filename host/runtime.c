@@ -89,6 +89,7 @@ int sc_runtime_open(sc_runtime **out, const char *spec, int quiet) {
 
 void sc_runtime_close(sc_runtime *rt) {
     if (!rt) return;
+    sc_buffer_free(rt->gemm_temp);
     for (int i = 0; i < rt->nkernels; i++) clReleaseKernel(rt->kernels[i].kernel);
     for (int i = 0; i < rt->nprograms; i++) clReleaseProgram(rt->programs[i].program);
     if (rt->queue) clReleaseCommandQueue(rt->queue);

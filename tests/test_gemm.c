@@ -3,6 +3,7 @@
 #include "harness.h"
 
 #include "siamcl/gemm.h"
+#include "siamcl/tune.h"
 
 #include <stdlib.h>
 
@@ -63,4 +64,23 @@ static void alpha_beta_and_offsets(void) {
     check_gemm(1, 1, 257, 33, 7, 2.0f, -1.0f, 1);
 }
 
-TEST_MAIN(TEST(odd_sizes_all_transposes), TEST(alpha_beta_and_offsets))
+/* Every product through the indirect kernel (which pads operands into scratch): still right,
+ * and one scratch buffer serves them all, grown only for a larger need. Runs last: CLBlast's
+ * parameters cannot be put back. */
+static void indirect_products_share_one_scratch(void) {
+    sc_runtime *rt = test_runtime();
+    sc_gemm_params p = {
+        {0, 1, 16, 2, 4, 4, 64, 4, 4, 64, 0, 0, 0, 0, 8, 8}, {2, 8, 8, 8, 8, 1, 1, 4, 4, 32}, 0};
+    CHECK_OK(sc_gemm_params_apply(rt, &p));
+    check_gemm(0, 1, 257, 784, 33, 1.0f, 0.0f, 0);
+    cl_mem scratch = rt->gemm_temp;
+    size_t size = rt->gemm_temp_size;
+    CHECK(scratch && size > 0, "an indirect product with padding used no scratch");
+    check_gemm(1, 0, 33, 7, 257, 1.0f, 0.5f, 3);
+    check_gemm(1, 1, 64, 128, 64, -1.0f, 0.0f, 0);
+    CHECK(rt->gemm_temp == scratch && rt->gemm_temp_size == size,
+          "smaller products reallocated the scratch (%zu -> %zu bytes)", size, rt->gemm_temp_size);
+}
+
+TEST_MAIN(TEST(odd_sizes_all_transposes), TEST(alpha_beta_and_offsets),
+          TEST(indirect_products_share_one_scratch))

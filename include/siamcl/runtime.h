@@ -28,6 +28,8 @@ typedef struct sc_runtime {
     size_t group;            /* work-group size of one-dimensional launches */
     unsigned long launches;  /* kernel launches, ours and CLBlast's, since open */
     unsigned long transfers; /* host<->device copies since open */
+    cl_mem gemm_temp;        /* CLBlast's scratch for indirect products, grown on demand */
+    size_t gemm_temp_size;
 } sc_runtime;
 
 /* Opens the device that spec chooses (see sc_device_select), prints it to stderr unless quiet,
