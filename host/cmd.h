@@ -47,6 +47,9 @@ int cmd_device_spec(const cmd_args *args, sc_config *cfg, const char **spec);
  * [device] select, else auto. cfg may be NULL. */
 int cmd_open_runtime(const cmd_args *args, sc_config *cfg, sc_runtime **rt);
 
+/* Says on stderr how to tune the GEMMs when the device has no tuning file (train, bench). */
+void cmd_tuning_hint(const sc_runtime *rt, const char *config);
+
 int cmd_devices(int argc, char **argv);
 extern const char cmd_devices_help[];
 int cmd_train(int argc, char **argv);

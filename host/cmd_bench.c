@@ -255,6 +255,7 @@ int cmd_bench(int argc, char **argv) {
     }
     if (rc == SC_OK) rc = cmd_input_from_data(&job);
     if (rc == SC_OK) rc = cmd_open_runtime(&args, cfg, &rt);
+    if (rc == SC_OK) cmd_tuning_hint(rt, args.positional[0]);
     if (rc == SC_OK && products) {
         int first = 1;
         printf(json ? "[" : "%6s  %-34s %10s %10s\n", "batch", "product (m x n x k)", "ms",

@@ -35,6 +35,7 @@ int cmd_train(int argc, char **argv) {
     SC_TRY(cmd_load_config(&args, args.positional[0], &cfg));
     int rc = sc_job_read(cfg, &job);
     if (rc == SC_OK) rc = cmd_open_runtime(&args, cfg, &rt);
+    if (rc == SC_OK) cmd_tuning_hint(rt, args.positional[0]);
     if (rc == SC_OK) rc = sc_train(rt, cfg, &job);
     sc_runtime_close(rt);
     sc_config_free(cfg);
