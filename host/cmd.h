@@ -28,9 +28,11 @@ typedef struct cmd_args {
 
 /* Parses argv (after the command name) into args: --device, -o, --help and the command's own
  * options. When the command has an option named "output", -o FILE (anything but
- * section.key=value) sets it too. An unknown option or a missing value is an SC_EINPUT error. */
-int cmd_parse(int argc, char **argv, const char *command, const cmd_option *options,
-              cmd_args *args);
+ * section.key=value) sets it too. An unknown option or a missing value is an SC_EINPUT error.
+ * With --help (and nothing wrong) it prints help to stdout and sets args->help: the command
+ * then has nothing more to do. */
+int cmd_parse(int argc, char **argv, const char *command, const char *help,
+              const cmd_option *options, cmd_args *args);
 
 /* Sets an image job's [model] input from its data's images when the config leaves it unset
  * (a text job's is its buckets already). */

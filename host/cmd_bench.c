@@ -227,11 +227,8 @@ int cmd_bench(int argc, char **argv) {
                             {"json", 0, NULL, &json},
                             {0}};
     cmd_args args;
-    SC_TRY(cmd_parse(argc, argv, "bench", options, &args));
-    if (args.help) {
-        fputs(cmd_bench_help, stdout);
-        return SC_OK;
-    }
+    SC_TRY(cmd_parse(argc, argv, "bench", cmd_bench_help, options, &args));
+    if (args.help) return SC_OK;
     if (args.npositional != 1)
         return sc_error(SC_EINPUT, "bench: expected one CONFIG (see --help)");
     sc_config *cfg;

@@ -26,8 +26,8 @@ static int is_assignment(const char *s) {
     return eq && dot && dot < eq && (!slash || slash > eq);
 }
 
-int cmd_parse(int argc, char **argv, const char *command, const cmd_option *options,
-              cmd_args *args) {
+int cmd_parse(int argc, char **argv, const char *command, const char *help,
+              const cmd_option *options, cmd_args *args) {
     memset(args, 0, sizeof *args);
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -72,6 +72,7 @@ int cmd_parse(int argc, char **argv, const char *command, const cmd_option *opti
             return sc_error(SC_EINPUT, "%s: too many arguments", command);
         args->positional[args->npositional++] = a;
     }
+    if (args->help) fputs(help, stdout);
     return SC_OK;
 }
 

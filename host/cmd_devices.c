@@ -14,11 +14,8 @@ const char cmd_devices_help[] =
 
 int cmd_devices(int argc, char **argv) {
     cmd_args args;
-    SC_TRY(cmd_parse(argc, argv, "devices", NULL, &args));
-    if (args.help) {
-        fputs(cmd_devices_help, stdout);
-        return SC_OK;
-    }
+    SC_TRY(cmd_parse(argc, argv, "devices", cmd_devices_help, NULL, &args));
+    if (args.help) return SC_OK;
     if (args.npositional > 1) return sc_error(SC_EINPUT, "devices: at most one CONFIG argument");
     sc_config *cfg;
     SC_TRY(cmd_load_config(&args, args.npositional ? args.positional[0] : NULL, &cfg));

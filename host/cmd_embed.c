@@ -75,11 +75,8 @@ int cmd_embed(int argc, char **argv) {
                             {"encoding", 0, &encoding, NULL},
                             {0}};
     cmd_args args;
-    SC_TRY(cmd_parse(argc, argv, "embed", options, &args));
-    if (args.help) {
-        fputs(cmd_embed_help, stdout);
-        return SC_OK;
-    }
+    SC_TRY(cmd_parse(argc, argv, "embed", cmd_embed_help, options, &args));
+    if (args.help) return SC_OK;
     if (args.npositional != 2 || !out)
         return sc_error(SC_EINPUT, "embed: expected MODEL INPUT -o OUT.npy (see --help)");
     const char *input = args.positional[1];

@@ -90,11 +90,8 @@ int cmd_eval(int argc, char **argv) {
     const char *data = NULL, *json = NULL;
     cmd_option options[] = {{"data", 0, &data, NULL}, {"json", 0, &json, NULL}, {0}};
     cmd_args args;
-    SC_TRY(cmd_parse(argc, argv, "eval", options, &args));
-    if (args.help) {
-        fputs(cmd_eval_help, stdout);
-        return SC_OK;
-    }
+    SC_TRY(cmd_parse(argc, argv, "eval", cmd_eval_help, options, &args));
+    if (args.help) return SC_OK;
     if (args.npositional != 1)
         return sc_error(SC_EINPUT, "eval: expected one MODEL_OR_RUN_DIR (see --help)");
     cmd_model cm;

@@ -146,11 +146,8 @@ int cmd_score(int argc, char **argv) {
                             {"encoding", 0, &encoding, NULL},
                             {0}};
     cmd_args args;
-    SC_TRY(cmd_parse(argc, argv, "score", options, &args));
-    if (args.help) {
-        fputs(cmd_score_help, stdout);
-        return SC_OK;
-    }
+    SC_TRY(cmd_parse(argc, argv, "score", cmd_score_help, options, &args));
+    if (args.help) return SC_OK;
     if (args.npositional != 2 || !out)
         return sc_error(SC_EINPUT, "score: expected MODEL PAIRS.csv -o SCORES.csv (see --help)");
     cmd_model cm;

@@ -219,11 +219,8 @@ int cmd_search(int argc, char **argv) {
                             {"encoding", 0, &encoding, NULL},
                             {0}};
     cmd_args args;
-    SC_TRY(cmd_parse(argc, argv, "search", options, &args));
-    if (args.help) {
-        fputs(cmd_search_help, stdout);
-        return SC_OK;
-    }
+    SC_TRY(cmd_parse(argc, argv, "search", cmd_search_help, options, &args));
+    if (args.help) return SC_OK;
     if (args.npositional < 3 || !column)
         return sc_error(SC_EINPUT, "search: expected MODEL CATALOG.csv --column NAME QUERY...");
     char *end = NULL;

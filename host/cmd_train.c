@@ -22,11 +22,8 @@ const char cmd_train_help[] =
 
 int cmd_train(int argc, char **argv) {
     cmd_args args;
-    SC_TRY(cmd_parse(argc, argv, "train", NULL, &args));
-    if (args.help) {
-        fputs(cmd_train_help, stdout);
-        return SC_OK;
-    }
+    SC_TRY(cmd_parse(argc, argv, "train", cmd_train_help, NULL, &args));
+    if (args.help) return SC_OK;
     if (args.npositional != 1)
         return sc_error(SC_EINPUT, "train: expected one CONFIG (see --help)");
     sc_config *cfg;

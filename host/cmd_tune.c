@@ -152,11 +152,8 @@ int cmd_tune(int argc, char **argv) {
     cmd_option options[] = {
         {"batch", 0, &batch_arg, NULL}, {"seconds", 0, &seconds_arg, NULL}, {0}};
     cmd_args args;
-    SC_TRY(cmd_parse(argc, argv, "tune", options, &args));
-    if (args.help) {
-        fputs(cmd_tune_help, stdout);
-        return SC_OK;
-    }
+    SC_TRY(cmd_parse(argc, argv, "tune", cmd_tune_help, options, &args));
+    if (args.help) return SC_OK;
     if (args.npositional != 1) return sc_error(SC_EINPUT, "tune: expected one CONFIG (see --help)");
     char *end;
     long batch = batch_arg ? strtol(batch_arg, &end, 10) : 0;
