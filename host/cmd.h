@@ -3,6 +3,7 @@
 #define SIAMCL_CMD_H
 
 #include "siamcl/config.h"
+#include "siamcl/dataset.h"
 #include "siamcl/job.h"
 #include "siamcl/runtime.h"
 
@@ -37,6 +38,10 @@ int cmd_parse(int argc, char **argv, const char *command, const char *help,
 /* Sets an image job's [model] input from its data's images when the config leaves it unset
  * (a text job's is its buckets already). */
 int cmd_input_from_data(sc_job *job);
+
+/* An IDX images file (as embed and score take one) on m's device; its images must have m's
+ * input width. sc_images_free releases it, loaded or not. */
+int cmd_images_load(const char *path, const sc_model *m, sc_images *im);
 
 /* Loads a config (or an empty one for a NULL path) and applies the -o overrides. */
 int cmd_load_config(const cmd_args *args, const char *path, sc_config **cfg);

@@ -138,6 +138,16 @@ void cmd_tuning_hint(const sc_runtime *rt, const char *config) {
                 config);
 }
 
+int cmd_images_load(const char *path, const sc_model *m, sc_images *im) {
+    memset(im, 0, sizeof *im);
+    SC_TRY(sc_idx_load_images(path, &im->set.pixels, &im->set.count, &im->set.rows, &im->set.cols));
+    size_t width = im->set.rows * im->set.cols;
+    if (width != (size_t)m->cfg.input)
+        return sc_error(SC_EINPUT, "%s: images of %zu values, but the model takes %d", path, width,
+                        m->cfg.input);
+    return sc_images_upload(m->rt, im);
+}
+
 int cmd_input_from_data(sc_job *job) {
     if (job->model.input) return SC_OK;
     sc_image_set s;

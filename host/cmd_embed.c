@@ -21,21 +21,13 @@ const char cmd_embed_help[] =
 
 /* The embeddings of an IDX images file, on the device in *out (*n rows). */
 static int embed_images(sc_model *m, const char *path, cl_mem *out, size_t *n) {
-    sc_images im = {0};
-    SC_TRY(sc_idx_load_images(path, &im.set.pixels, &im.set.count, &im.set.rows, &im.set.cols));
-    im.width = im.set.rows * im.set.cols;
-    *n = im.set.count;
+    sc_images im;
     size_t E = (size_t)sc_model_embedding_width(m);
-    int rc = SC_OK;
-    if (im.width != (size_t)m->cfg.input)
-        rc = sc_error(SC_EINPUT, "%s: images of %zu values, but the model takes %d", path, im.width,
-                      m->cfg.input);
-    if (rc == SC_OK) rc = sc_buffer_new(m->rt, *n * im.width * sizeof(float), &im.rows);
-    if (rc == SC_OK) rc = sc_upload(m->rt, (sc_view){im.rows, 0}, im.set.pixels, *n * im.width);
+    int rc = cmd_images_load(path, m, &im);
+    *n = im.set.count;
     if (rc == SC_OK) rc = sc_buffer_new(m->rt, *n * E * sizeof(float), out);
     if (rc == SC_OK) rc = sc_embed_images(m, &im, 0, *n, *out);
-    free(im.set.pixels);
-    sc_buffer_free(im.rows);
+    sc_images_free(&im);
     return rc;
 }
 

@@ -78,27 +78,19 @@ static int write_scores(const char *path, const sc_csv *t, const float *scores) 
 
 /* Image pairs: PAIRS' left and right columns index the IDX images. */
 static int score_images(sc_model *m, const sc_csv *t, const char *images, float **scores) {
-    sc_images im = {0};
+    sc_images im;
     sc_pairs p = {0};
     sc_pairs_dev dev = {0};
     double loss;
-    SC_TRY(sc_idx_load_images(images, &im.set.pixels, &im.set.count, &im.set.rows, &im.set.cols));
-    im.width = im.set.rows * im.set.cols;
-    int rc = read_pairs(t, im.set.count, &p);
-    if (rc == SC_OK && im.width != (size_t)m->cfg.input)
-        rc = sc_error(SC_EINPUT, "%s: images of %zu values, but the model takes %d", images,
-                      im.width, m->cfg.input);
-    if (rc == SC_OK) rc = sc_buffer_new(m->rt, im.set.count * im.width * sizeof(float), &im.rows);
-    if (rc == SC_OK)
-        rc = sc_upload(m->rt, (sc_view){im.rows, 0}, im.set.pixels, im.set.count * im.width);
+    int rc = cmd_images_load(images, m, &im);
+    if (rc == SC_OK) rc = read_pairs(t, im.set.count, &p);
     if (rc == SC_OK) rc = sc_pairs_upload(m->rt, &p, &dev);
     if (rc == SC_OK && !(*scores = malloc((p.n ? p.n : 1) * sizeof **scores)))
         rc = sc_error(SC_ERR, "out of memory");
     if (rc == SC_OK) rc = sc_score_pairs(m, &im, &dev, *scores, &loss);
     sc_pairs_dev_free(&dev);
     sc_pairs_free(&p);
-    free(im.set.pixels);
-    sc_buffer_free(im.rows);
+    sc_images_free(&im);
     return rc;
 }
 

@@ -6,18 +6,22 @@
 /* Streams of the job's seed, one per independent draw. */
 enum { STREAM_VALIDATION = 1, STREAM_EPOCH = 1000, STREAM_SHUFFLE = 1u << 20 };
 
-static int load_images(sc_runtime *rt, const char *path, const char *split, sc_images *im) {
-    SC_TRY(sc_image_set_load(path, split, &im->set));
+int sc_images_upload(sc_runtime *rt, sc_images *im) {
     im->width = im->set.rows * im->set.cols;
     size_t n = im->set.count * im->width;
     SC_TRY(sc_buffer_new(rt, n * sizeof(float), &im->rows));
     return sc_upload(rt, (sc_view){im->rows, 0}, im->set.pixels, n);
 }
 
-static void free_images(sc_images *im) {
+void sc_images_free(sc_images *im) {
     sc_image_set_free(&im->set);
     sc_buffer_free(im->rows);
     memset(im, 0, sizeof *im);
+}
+
+static int load_images(sc_runtime *rt, const char *path, const char *split, sc_images *im) {
+    SC_TRY(sc_image_set_load(path, split, &im->set));
+    return sc_images_upload(rt, im);
 }
 
 int sc_dataset_load(sc_runtime *rt, const sc_job *job, sc_dataset *d) {
@@ -50,8 +54,8 @@ int sc_dataset_load(sc_runtime *rt, const sc_job *job, sc_dataset *d) {
 }
 
 void sc_dataset_free(sc_dataset *d) {
-    free_images(&d->train);
-    free_images(&d->test);
+    sc_images_free(&d->train);
+    sc_images_free(&d->test);
     free(d->anchors);
     free(d->held);
     sc_pairs_free(&d->val);

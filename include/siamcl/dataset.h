@@ -17,6 +17,11 @@ typedef struct sc_images {
     cl_mem rows;  /* set.count x width on the device */
 } sc_images;
 
+/* Puts the images of im->set on the device (width and rows). */
+int sc_images_upload(sc_runtime *rt, sc_images *im);
+/* Frees the set and the device copy. */
+void sc_images_free(sc_images *im);
+
 typedef struct sc_dataset {
     sc_images train, test;
     uint32_t *anchors, *held; /* training anchors, and the validation hold-out */
