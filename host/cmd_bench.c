@@ -34,16 +34,12 @@ typedef struct bench_row {
     double launches, transfers; /* per training step */
 } bench_row;
 
-/* Floating-point operations of the dense layers' products for one step of B pairs (a text
- * model's first layer is an embedding bag, no product). */
+/* Floating-point operations of the dense layers' products for one step of B pairs. */
 static double gemm_flops(const sc_model *m, size_t B, int training) {
+    sc_gemm_shape s[SC_MAX_PRODUCTS];
     double f = 0;
-    for (int l = m->cfg.sparse_input; l < m->ntower; l++) {
-        double one = 2.0 * 2 * (double)B * m->tower[l].in * m->tower[l].out;
-        f += training ? (l ? 3 : 2) * one : one; /* backward: dW, and dx above the input */
-    }
-    for (int l = 0; l < m->nhead; l++)
-        f += (training ? 3 : 1) * 2.0 * (double)B * m->head[l].in * m->head[l].out;
+    int n = sc_model_products(&m->cfg, B, training, s);
+    for (int i = 0; i < n; i++) f += sc_gemm_flops(&s[i]);
     return f;
 }
 
@@ -198,7 +194,7 @@ static int bench_products(sc_runtime *rt, const sc_job *job, size_t B, int json,
     sc_gemm_shape s[SC_MAX_PRODUCTS];
     double seconds[SC_MAX_PRODUCTS];
     sc_gemm_bench b = {0};
-    int n = sc_model_products(&job->model, B, s);
+    int n = sc_model_products(&job->model, B, 1, s);
     int rc = sc_gemm_bench_open(rt, s, n, &b);
     if (rc == SC_OK) rc = sc_gemm_bench_time_each(&b, seconds);
     sc_gemm_bench_close(&b);

@@ -169,7 +169,7 @@ int cmd_tune(int argc, char **argv) {
     if (rc == SC_OK) rc = cmd_input_from_data(&job);
     sc_gemm_shape s[SC_MAX_PRODUCTS];
     int n = rc == SC_OK
-                ? sc_model_products(&job.model, batch ? (size_t)batch : job.train.batch_size, s)
+                ? sc_model_products(&job.model, batch ? (size_t)batch : job.train.batch_size, 1, s)
                 : 0;
     if (rc == SC_OK) rc = cmd_open_runtime(&args, cfg, &rt);
     if (rc == SC_OK) rc = sc_gemm_bench_open(rt, s, n, &t);

@@ -460,27 +460,29 @@ int sc_model_optimizer_step(sc_model *m, sc_model_optimizer *o) {
                                     (sc_view){m->sparse_grad, 0});
 }
 
-/* The three products of a dense layer of `rows` rows (the input's gradient unless first). */
-static void layer_products(size_t rows, size_t in, size_t out, int first, sc_gemm_shape *s,
-                           int *n) {
+/* The products of a dense layer of `rows` rows: forward, then when training the weights'
+ * gradient and (unless first) the input's. */
+static void layer_products(size_t rows, size_t in, size_t out, int first, int training,
+                           sc_gemm_shape *s, int *n) {
     s[(*n)++] = (sc_gemm_shape){rows, out, in, 0, 1};
+    if (!training) return;
     s[(*n)++] = (sc_gemm_shape){out, in, rows, 1, 0};
     if (!first) s[(*n)++] = (sc_gemm_shape){rows, in, out, 0, 0};
 }
 
-int sc_model_products(const sc_model_config *mc, size_t pairs, sc_gemm_shape *s) {
+int sc_model_products(const sc_model_config *mc, size_t pairs, int training, sc_gemm_shape *s) {
     int n = 0;
     size_t in = (size_t)mc->input;
     for (int l = 0; l < mc->nlayers; l++) {
         if (!(l == 0 && mc->sparse_input)) /* an embedding bag has no product */
-            layer_products(2 * pairs, in, (size_t)mc->layers[l], l == 0, s, &n);
+            layer_products(2 * pairs, in, (size_t)mc->layers[l], l == 0, training, s, &n);
         in = (size_t)mc->layers[l];
     }
     if (mc->head != SC_HEAD_MLP) return n;
     in *= 4;
     for (int l = 0; l <= mc->head_nlayers; l++) {
         size_t out = l < mc->head_nlayers ? (size_t)mc->head_layers[l] : 1;
-        layer_products(pairs, in, out, 0, s, &n);
+        layer_products(pairs, in, out, 0, training, s, &n);
         in = out;
     }
     return n;

@@ -150,10 +150,10 @@ int sc_model_optimizer_step(sc_model *m, sc_model_optimizer *o);
 int sc_model_get_params(sc_model *m, float *host);
 int sc_model_set_params(sc_model *m, const float *host);
 
-/* The dense layers' matrix products of a training step at `pairs` pairs (forward, weight
- * gradient, and input gradient but for the first layer), at most SC_MAX_PRODUCTS; returns
- * how many. */
+/* The dense layers' matrix products of a step at `pairs` pairs: each layer's forward product
+ * and, when training, its weight gradient and (but for the first layer) its input gradient.
+ * At most SC_MAX_PRODUCTS; returns how many. */
 enum { SC_MAX_PRODUCTS = 3 * (2 * SC_MAX_LAYERS + 1) };
-int sc_model_products(const sc_model_config *mc, size_t pairs, sc_gemm_shape *out);
+int sc_model_products(const sc_model_config *mc, size_t pairs, int training, sc_gemm_shape *out);
 
 #endif
