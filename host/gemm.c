@@ -17,15 +17,18 @@ static int gemm_scratch(sc_runtime *rt, size_t bytes) {
 int sc_gemm(sc_runtime *rt, int ta, int tb, size_t m, size_t n, size_t k, float alpha, sc_view a,
             sc_view b, float beta, sc_view c) {
     if (m == 0 || n == 0) return SC_OK;
+    /* Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T over the same memory.
+     * CLBlast's indirect kernel keeps C column-major, so asking in row-major would cost a
+     * transposing copy of C on the way in and out of every call. */
     CLBlastTranspose at = ta ? CLBlastTransposeYes : CLBlastTransposeNo;
     CLBlastTranspose bt = tb ? CLBlastTransposeYes : CLBlastTransposeNo;
     size_t lda = ta ? m : k, ldb = tb ? k : n, need = 0;
-    CLBlastStatusCode st = CLBlastSGemmTempBufferSize(CLBlastLayoutRowMajor, at, bt, m, n, k, a.off,
-                                                      lda, b.off, ldb, c.off, n, &rt->queue, &need);
+    CLBlastStatusCode st = CLBlastSGemmTempBufferSize(CLBlastLayoutColMajor, bt, at, n, m, k, b.off,
+                                                      ldb, a.off, lda, c.off, n, &rt->queue, &need);
     if (st == CLBlastSuccess) SC_TRY(gemm_scratch(rt, need));
     if (st == CLBlastSuccess) /* a NULL scratch (none needed yet) lets CLBlast allocate */
-        st = CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, at, bt, m, n, k, alpha, a.mem, a.off,
-                                        lda, b.mem, b.off, ldb, beta, c.mem, c.off, n, &rt->queue,
+        st = CLBlastSgemmWithTempBuffer(CLBlastLayoutColMajor, bt, at, n, m, k, alpha, b.mem, b.off,
+                                        ldb, a.mem, a.off, lda, beta, c.mem, c.off, n, &rt->queue,
                                         NULL, rt->gemm_temp);
     if (st != CLBlastSuccess)
         return sc_error(SC_ERR, "CLBlast SGEMM %zux%zux%zu failed with status %d%s", m, n, k,
