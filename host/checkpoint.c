@@ -40,6 +40,39 @@ static void list_tensors(const sc_model *m, const float *p, tensor_list *l) {
     }
 }
 
+/* dst (cols x rows) = src (rows x cols)^T. */
+static void transpose(const float *src, float *dst, size_t rows, size_t cols) {
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];
+}
+
+/* The model's dense layers: the tower's, then the head's. */
+static const sc_dense *dense_layer(const sc_model *m, int i) {
+    return i < m->ntower ? &m->tower[i] : &m->head[i - m->ntower];
+}
+
+/* The file keeps PyTorch's layouts, a dense weight (out x in) and an embedding table with a row
+ * per feature; the model keeps a dense weight (in x out) (dense.h). Turns each dense weight in
+ * p from the model's layout to the file's (to_file) or back. */
+static int file_layout(const sc_model *m, float *p, int to_file) {
+    int first = m->cfg.sparse_input ? 1 : 0, n = m->ntower + m->nhead;
+    size_t most = 0;
+    for (int i = first; i < n; i++) {
+        const sc_dense *d = dense_layer(m, i);
+        if ((size_t)d->in * d->out > most) most = (size_t)d->in * d->out;
+    }
+    float *t = malloc(most * sizeof *t);
+    if (!t && most) return sc_error(SC_ERR, "out of memory");
+    for (int i = first; i < n; i++) {
+        const sc_dense *d = dense_layer(m, i);
+        size_t in = (size_t)d->in, out = (size_t)d->out;
+        memcpy(t, p + d->w, in * out * sizeof *t);
+        transpose(t, p + d->w, to_file ? in : out, to_file ? out : in);
+    }
+    free(t);
+    return SC_OK;
+}
+
 static char *config_text(const sc_config *cfg) {
     char *text = NULL;
     size_t len = 0;
@@ -57,6 +90,7 @@ int sc_checkpoint_save(sc_model *m, const sc_job *job, const char *path) {
     char *text = config_text(job->cfg), mean[32];
     snprintf(mean, sizeof mean, "%.9g", job->target_mean);
     int rc = p && text ? sc_model_get_params(m, p) : sc_error(SC_ERR, "out of memory");
+    if (rc == SC_OK) rc = file_layout(m, p, 1);
     if (rc == SC_OK) {
         tensor_list l;
         list_tensors(m, p, &l);
@@ -130,6 +164,7 @@ int sc_checkpoint_load(sc_runtime *rt, const char *path, size_t max_pairs, sc_co
     float *p = rc == SC_OK ? malloc((*m)->nparams * sizeof *p) : NULL;
     if (rc == SC_OK && !p) rc = sc_error(SC_ERR, "out of memory");
     if (rc == SC_OK) rc = read_tensors(st, path, *m, p);
+    if (rc == SC_OK) rc = file_layout(*m, p, 0);
     if (rc == SC_OK) rc = sc_model_set_params(*m, p);
     free(p);
     sc_safetensors_free(st);

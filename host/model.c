@@ -464,10 +464,10 @@ int sc_model_optimizer_step(sc_model *m, sc_model_optimizer *o) {
  * gradient and (unless first) the input's. */
 static void layer_products(size_t rows, size_t in, size_t out, int first, int training,
                            sc_gemm_shape *s, int *n) {
-    s[(*n)++] = (sc_gemm_shape){rows, out, in, 0, 1};
+    s[(*n)++] = (sc_gemm_shape){rows, out, in, 0, 0};
     if (!training) return;
-    s[(*n)++] = (sc_gemm_shape){out, in, rows, 1, 0};
-    if (!first) s[(*n)++] = (sc_gemm_shape){rows, in, out, 0, 0};
+    s[(*n)++] = (sc_gemm_shape){in, out, rows, 1, 0};
+    if (!first) s[(*n)++] = (sc_gemm_shape){rows, in, out, 0, 1};
 }
 
 int sc_model_products(const sc_model_config *mc, size_t pairs, int training, sc_gemm_shape *s) {

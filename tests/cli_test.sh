@@ -88,8 +88,8 @@ expect score 0 '120 scores written' -- "$siamcl" score "$run" "$run/test_pairs.c
 expect_file score-csv "$tmp/scores.csv" '^left,right,target,score$'
 expect bench 0 'train pairs/s' -- "$siamcl" bench "$tmp/tiny.ini" --batch 4,16 --seconds 0.05
 expect bench-json 0 '"train_pairs_per_s"' -- "$siamcl" bench "$tmp/tiny.ini" --batch 8 --seconds 0.05 --json
-expect bench-products 0 '^ +8  16 x 8 x 16, B transposed +[0-9.]+ +[0-9.]+$' -- "$siamcl" bench "$tmp/tiny.ini" --batch 8 --products
-expect bench-products-json 0 '"m": 16, "n": 8, "k": 16, "ta": 0, "tb": 1, "ms": [0-9.]+, "gflops"' -- "$siamcl" bench "$tmp/tiny.ini" --batch 8 --products --json
+expect bench-products 0 '^ +8  16 x 16 x 8, B transposed +[0-9.]+ +[0-9.]+$' -- "$siamcl" bench "$tmp/tiny.ini" --batch 8 --products
+expect bench-products-json 0 '"m": 16, "n": 16, "k": 8, "ta": 0, "tb": 1, "ms": [0-9.]+, "gflops"' -- "$siamcl" bench "$tmp/tiny.ini" --batch 8 --products --json
 
 # ---- bad input: one message, exit 2, and the good checkpoint untouched ----
 cp "$run/model.safetensors" "$tmp/good.safetensors"

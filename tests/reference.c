@@ -25,9 +25,12 @@ double ref_dot(const double *a, const double *b, size_t n) {
 
 void ref_dense(const sc_dense *d, const double *p, const double *x, double *y, size_t rows) {
     for (size_t r = 0; r < rows; r++)
-        for (int o = 0; o < d->out; o++)
-            y[r * d->out + o] = ref_act(
-                p[d->b + o] + ref_dot(x + r * d->in, p + d->w + (size_t)o * d->in, d->in), d->act);
+        for (int o = 0; o < d->out; o++) {
+            double z = p[d->b + o];
+            for (int i = 0; i < d->in; i++)
+                z += x[r * d->in + i] * p[d->w + (size_t)i * d->out + o];
+            y[r * d->out + o] = ref_act(z, d->act);
+        }
 }
 
 static char path[64];

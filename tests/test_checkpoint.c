@@ -52,6 +52,45 @@ static void round_trip(void) {
     CHECK(shape, "the config did not come back");
 }
 
+/* Whether the file's tensor `name` is d's weight in PyTorch's layout (out x in), given the
+ * model's parameters p, which keep it (in x out). */
+static int weight_in_file_layout(const sc_safetensors *st, const char *name, const sc_dense *d,
+                                 const float *p) {
+    const float *data;
+    int ndims;
+    int64_t shape[SC_TENSOR_MAX_DIMS];
+    if (sc_safetensors_tensor(st, name, &data, &ndims, shape) != SC_OK || ndims != 2 ||
+        shape[0] != d->out || shape[1] != d->in)
+        return 0;
+    for (int o = 0; o < d->out; o++)
+        for (int i = 0; i < d->in; i++)
+            if (data[o * d->in + i] != p[d->w + (size_t)i * d->out + o]) return 0;
+    return 1;
+}
+
+static void file_keeps_pytorch_layout(void) {
+    char path[128];
+    path_for(path, sizeof path, "layout");
+    sc_model *m = NULL;
+    sc_config *cfg = NULL;
+    sc_safetensors *st = NULL;
+    CHECK_OK(save_model(path, &m, &cfg));
+    float *p = malloc(m->nparams * sizeof *p);
+    CHECK_OK(sc_model_get_params(m, p));
+    int rc = sc_safetensors_read(path, &st);
+    unlink(path);
+    CHECK(rc == SC_OK, "%s", sc_last_error());
+    int ok = weight_in_file_layout(st, "tower.0.weight", &m->tower[0], p) &&
+             weight_in_file_layout(st, "tower.1.weight", &m->tower[1], p) &&
+             weight_in_file_layout(st, "head.0.weight", &m->head[0], p) &&
+             weight_in_file_layout(st, "head.1.weight", &m->head[1], p);
+    sc_safetensors_free(st);
+    free(p);
+    sc_model_free(m);
+    sc_config_free(cfg);
+    CHECK(ok, "a dense weight in the file is not the model's, transposed to (out x in)");
+}
+
 static void other_shape_is_refused(void) {
     char path[128], bad[128];
     path_for(path, sizeof path, "shape");
@@ -120,5 +159,6 @@ static void quiet(void) {
     sc_error_set_quiet(1);
 }
 
-TEST_MAIN(TEST(quiet), TEST(round_trip), TEST(other_shape_is_refused),
-          TEST(foreign_safetensors_are_refused), TEST(bad_config_in_metadata_names_it))
+TEST_MAIN(TEST(quiet), TEST(round_trip), TEST(file_keeps_pytorch_layout),
+          TEST(other_shape_is_refused), TEST(foreign_safetensors_are_refused),
+          TEST(bad_config_in_metadata_names_it))

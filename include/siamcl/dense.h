@@ -1,5 +1,7 @@
-/* A dense layer y = act(x W^T + b) over row-major batches, with W (out x in) and b (out) at
- * offsets in the model's flat parameter buffer. */
+/* A dense layer y = act(x W + b) over row-major batches, with W (in x out) and b (out) at
+ * offsets in the model's flat parameter buffer. W is kept (in x out), the transpose of
+ * PyTorch's Linear weight, because CLBlast's kernel then reads it without a transposing copy
+ * in the forward product and the weight gradient; checkpoints store PyTorch's layout. */
 #ifndef SIAMCL_DENSE_H
 #define SIAMCL_DENSE_H
 
@@ -11,7 +13,7 @@ typedef struct sc_dense {
     sc_act act;
 } sc_dense;
 
-/* y (rows x out) = act(x (rows x in) W^T + b). */
+/* y (rows x out) = act(x (rows x in) W + b). */
 int sc_dense_forward(sc_runtime *rt, const sc_dense *l, sc_view params, sc_view x, sc_view y,
                      size_t rows);
 
