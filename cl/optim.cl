@@ -23,9 +23,11 @@ kernel void clip_scale(global const float *partial, int parts, float max_norm,
 // Moments that decay toward zero (Adam's m by 0.9 a step wherever the gradient stays zero, as
 // for always-blank pixels) pass through the subnormal range, where a CPU takes a slow path on
 // every operation: the default job trained 30-40% slower on PoCL. Below FLT_MIN a moment no
-// longer changes an update, so it is stored as zero.
+// longer changes an update, so it is stored as zero. The test is on the bits: written as
+// fabs(x) < FLT_MIN, PoCL left the optimizer kernels unvectorized, 2.5x slower.
 float flush_subnormal(float x) {
-    return fabs(x) < FLT_MIN ? 0.0f : x;
+    int bits = as_int(x); // zero exponent bits: zero or subnormal
+    return as_float(bits & 0x7f800000 ? bits : 0);
 }
 
 // AdamW: m, v the moment estimates; c1 = 1 / (1 - beta1^t), c2 = 1 / (1 - beta2^t); weight

@@ -38,7 +38,8 @@ kernel void sparse_grad(global const int *seg, global const int *rows, global co
 // Subnormal moments are stored as zero, as in optim.cl: they cost a CPU a slow path on every
 // operation and no longer change an update.
 float flush_subnormal(float x) {
-    return fabs(x) < FLT_MIN ? 0.0f : x;
+    int bits = as_int(x); // zero exponent bits: zero or subnormal
+    return as_float(bits & 0x7f800000 ? bits : 0);
 }
 
 // Lazy AdamW on the rows of W named by features[fs .. fs + nfeat), from the compact gradient g:
