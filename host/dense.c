@@ -9,9 +9,7 @@ int sc_dense_forward(sc_runtime *rt, const sc_dense *l, sc_view params, sc_view 
 
 int sc_dense_backward(sc_runtime *rt, const sc_dense *l, sc_view params, sc_view grads, sc_view x,
                       sc_view y, sc_view dy, sc_view dx, size_t rows) {
-    SC_TRY(sc_launch1(rt, "elementwise", "act_bias_backward", l->out, SC_VIEW(dy), SC_VIEW(y),
-                      SC_VIEW(sc_view_at(grads, l->b)), SC_INT(rows), SC_INT(l->out),
-                      SC_INT(l->act)));
+    SC_TRY(sc_act_bias_backward(rt, dy, y, sc_view_at(grads, l->b), rows, l->out, l->act));
     /* dW = x^T dz: both halves of the stacked batch in one product */
     SC_TRY(sc_gemm(rt, 1, 0, l->in, l->out, rows, 1.0f, x, dy, 0.0f, sc_view_at(grads, l->w)));
     if (!dx.mem) return SC_OK;

@@ -215,9 +215,7 @@ int sc_sparse_backward(sc_runtime *rt, const sc_sparse_layer *l, const sc_sparse
     SC_TRY(check_step(p, step));
     size_t rows = 2 * step_pairs(p->pairs, p->batch, step);
     size_t fs = p->feat_off[step], nfeat = p->feat_off[step + 1] - fs;
-    SC_TRY(sc_launch1(rt, "elementwise", "act_bias_backward", l->out, SC_VIEW(dy), SC_VIEW(y),
-                      SC_VIEW(sc_view_at(grads, l->b)), SC_INT(rows), SC_INT(l->out),
-                      SC_INT(l->act)));
+    SC_TRY(sc_act_bias_backward(rt, dy, y, sc_view_at(grads, l->b), rows, l->out, l->act));
     return launch(rt, "sparse_grad", l->out, nfeat, SC_MEM(p->seg), SC_MEM(p->rows),
                   SC_MEM(p->weights), SC_INT(fs), SC_INT(nfeat), SC_VIEW(dy), SC_INT(l->out),
                   SC_VIEW(g));

@@ -116,10 +116,55 @@ static void bias_act_forward_matches_reference(void) {
     }
 }
 
+/* The activation's derivative from its output y, in double. */
+static double ref_act_grad(double y, sc_act a) {
+    switch (a) {
+    case SC_ACT_RELU:
+        return y > 0 ? 1 : 0;
+    case SC_ACT_TANH:
+        return 1 - y * y;
+    case SC_ACT_SIGMOID:
+        return y * (1 - y);
+    default:
+        return 1;
+    }
+}
+
+/* Widths around the kernel's 8 columns per work-item, at an offset that breaks alignment. */
+static void act_bias_backward_matches_reference(void) {
+    sc_runtime *rt = test_runtime();
+    const size_t sizes[] = {1, 7, 33, 257, 784};
+    for (int a = 0; a < 4; a++) {
+        for (int si = 0; si < 5; si++) {
+            size_t rows = sizes[(si + 2) % 5], cols = sizes[si], n = rows * cols, off = 3;
+            float *y = malloc((n + off) * sizeof *y), *dy = malloc((n + off) * sizeof *dy);
+            float *db = malloc(cols * sizeof *db);
+            double *dz = calloc(n, sizeof *dz), *dbref = calloc(cols, sizeof *dbref);
+            test_fill(y, n + off, a == SC_ACT_RELU ? -1 : 0.05, 0.95); /* outputs of act */
+            test_fill(dy, n + off, -1, 1);
+            for (size_t i = 0; i < n; i++) {
+                dz[i] = (double)dy[off + i] * ref_act_grad(y[off + i], a);
+                dbref[i % cols] += dz[i];
+            }
+            cl_mem ym = test_buffer(n + off, y), dym = test_buffer(n + off, dy);
+            cl_mem dbm = test_buffer(cols + off, NULL);
+            CHECK_OK(sc_act_bias_backward(rt, (sc_view){dym, off}, (sc_view){ym, off},
+                                          (sc_view){dbm, off}, rows, cols, a));
+            CHECK_OK(sc_download(rt, dy, (sc_view){dym, off}, n));
+            CHECK_OK(sc_download(rt, db, (sc_view){dbm, off}, cols));
+            double err = test_rel_error(dy, dz, n), errb = test_rel_error(db, dbref, cols);
+            sc_buffer_free(ym), sc_buffer_free(dym), sc_buffer_free(dbm);
+            free(y), free(dy), free(db), free(dz), free(dbref);
+            CHECK_REL(err, 1e-6, "%s %zux%zu dz", sc_act_names[a], rows, cols);
+            CHECK_REL(errb, 1e-5, "%s %zux%zu db", sc_act_names[a], rows, cols);
+        }
+    }
+}
+
 static void quiet(void) {
     sc_error_set_quiet(1);
 }
 
 TEST_MAIN(TEST(quiet), TEST(kernel_dir_lookup_order), TEST(error_names),
           TEST(broken_kernel_reports_build_log), TEST(unknown_kernel_is_an_error),
-          TEST(bias_act_forward_matches_reference))
+          TEST(bias_act_forward_matches_reference), TEST(act_bias_backward_matches_reference))
