@@ -28,6 +28,8 @@ static void describe(sc_device_desc *d, cl_platform_id p, cl_device_id id) {
         d->global_mem = ul;
     if (clGetDeviceInfo(id, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof ul, &ul, NULL) == CL_SUCCESS)
         d->max_alloc = ul;
+    if (clGetDeviceInfo(id, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof u, &u, NULL) == CL_SUCCESS)
+        d->base_align = u / 8;
 }
 
 int sc_devices_list(sc_device_desc **devices, int *count) {

@@ -14,9 +14,8 @@ static int gemm_scratch(sc_runtime *rt, size_t bytes) {
     return SC_OK;
 }
 
-int sc_gemm(sc_runtime *rt, int ta, int tb, size_t m, size_t n, size_t k, float alpha, sc_view a,
-            sc_view b, float beta, sc_view c) {
-    if (m == 0 || n == 0) return SC_OK;
+static int gemm_views(sc_runtime *rt, int ta, int tb, size_t m, size_t n, size_t k, float alpha,
+                      sc_view a, sc_view b, float beta, sc_view c) {
     /* Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T over the same memory.
      * CLBlast's indirect kernel keeps C column-major, so asking in row-major would cost a
      * transposing copy of C on the way in and out of every call. */
@@ -35,4 +34,30 @@ int sc_gemm(sc_runtime *rt, int ta, int tb, size_t m, size_t n, size_t k, float 
                         (int)st, st < 0 ? (st > -100 ? " (an OpenCL error)" : "") : "");
     rt->launches++;
     return SC_OK;
+}
+
+/* CLBlast's indirect kernel also copies an operand that does not start its buffer into scratch
+ * (and C back after). Where the device allows a sub-buffer at the operand (its origin a multiple
+ * of the base address alignment), *v becomes that sub-buffer at offset 0, which the caller
+ * releases: OpenCL keeps it until the commands that use it are done. */
+static cl_mem own_buffer(const sc_runtime *rt, sc_view *v, size_t floats) {
+    size_t origin = v->off * sizeof(float), align = rt->dev.base_align;
+    if (origin == 0 || align == 0 || origin % align) return NULL;
+    cl_buffer_region region = {origin, floats * sizeof(float)};
+    cl_int err;
+    cl_mem sub = clCreateSubBuffer(v->mem, 0, CL_BUFFER_CREATE_TYPE_REGION, &region, &err);
+    if (err != CL_SUCCESS) return NULL; /* the copy path still works */
+    *v = (sc_view){sub, 0};
+    return sub;
+}
+
+int sc_gemm(sc_runtime *rt, int ta, int tb, size_t m, size_t n, size_t k, float alpha, sc_view a,
+            sc_view b, float beta, sc_view c) {
+    if (m == 0 || n == 0) return SC_OK;
+    cl_mem subs[] = {own_buffer(rt, &a, m * k), own_buffer(rt, &b, k * n),
+                     own_buffer(rt, &c, m * n)};
+    int rc = gemm_views(rt, ta, tb, m, n, k, alpha, a, b, beta, c);
+    for (int i = 0; i < 3; i++)
+        if (subs[i]) clReleaseMemObject(subs[i]);
+    return rc;
 }

@@ -8,12 +8,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Gives a dense layer its place in the flat parameter buffer, after *n floats. */
-static void place(sc_dense *d, int in, int out, sc_act act, size_t *n) {
+/* Floats at which the device allows a sub-buffer to start (at least 16): matrices placed there
+ * reach CLBlast without a copy (gemm.c). */
+static size_t align_floats(const sc_model *m) {
+    size_t a = m->rt->dev.base_align / sizeof(float);
+    return a > 16 ? a : 16;
+}
+
+static size_t align_up(size_t n, size_t a) {
+    return (n + a - 1) / a * a;
+}
+
+/* Gives a dense layer its place in the flat parameter buffer, after *n floats: W on the
+ * alignment a, b right after it. */
+static void place(sc_dense *d, int in, int out, sc_act act, size_t a, size_t *n) {
     d->in = in;
     d->out = out;
     d->act = act;
-    d->w = *n;
+    d->w = align_up(*n, a);
+    *n = d->w;
     *n += (size_t)in * out;
     d->b = *n;
     *n += (size_t)out;
@@ -21,11 +34,11 @@ static void place(sc_dense *d, int in, int out, sc_act act, size_t *n) {
 
 static size_t layout_params(sc_model *m) {
     const sc_model_config *c = &m->cfg;
-    size_t n = 0;
+    size_t n = 0, a = align_floats(m);
     int in = c->input;
     for (int l = 0; l < c->nlayers; l++) {
         sc_act act = l + 1 == c->nlayers ? c->output_activation : c->activation;
-        place(&m->tower[l], in, c->layers[l], act, &n); /* the sparse table is in x out too */
+        place(&m->tower[l], in, c->layers[l], act, a, &n); /* the sparse table is in x out too */
         in = c->layers[l];
     }
     if (c->sparse_input) {
@@ -38,10 +51,10 @@ static size_t layout_params(sc_model *m) {
     if (c->head == SC_HEAD_MLP) {
         in *= 4; /* [u, v, |u - v|, u * v] */
         for (int l = 0; l < c->head_nlayers; l++) {
-            place(&m->head[l], in, c->head_layers[l], c->head_activation, &n);
+            place(&m->head[l], in, c->head_layers[l], c->head_activation, a, &n);
             in = c->head_layers[l];
         }
-        place(&m->head[c->head_nlayers], in, 1, SC_ACT_IDENTITY, &n);
+        place(&m->head[c->head_nlayers], in, 1, SC_ACT_IDENTITY, a, &n);
         m->nhead = c->head_nlayers + 1;
     }
     m->ab = -1;
@@ -52,10 +65,10 @@ static size_t layout_params(sc_model *m) {
     return n;
 }
 
-/* The next n floats of the workspace, 64-byte aligned. */
-static sc_view take(cl_mem mem, size_t *used, size_t n) {
+/* The next n floats of the workspace, on the alignment a. */
+static sc_view take(cl_mem mem, size_t *used, size_t n, size_t a) {
     sc_view v = {mem, *used};
-    *used += (n + 15) & ~(size_t)15;
+    *used += align_up(n, a);
     return v;
 }
 
@@ -70,38 +83,39 @@ static size_t max_width(const int *w, int n) {
 static size_t plan_workspace(sc_model *m, cl_mem mem) {
     const sc_model_config *c = &m->cfg;
     size_t B = m->max_pairs, R = 2 * B, E = (size_t)sc_model_embedding_width(m), used = 0;
-    m->ws.act[0] = take(mem, &used, c->sparse_input ? 0 : R * c->input);
-    for (int l = 0; l < c->nlayers; l++) m->ws.act[l + 1] = take(mem, &used, R * c->layers[l]);
+    size_t a = align_floats(m);
+    m->ws.act[0] = take(mem, &used, c->sparse_input ? 0 : R * c->input, a);
+    for (int l = 0; l < c->nlayers; l++) m->ws.act[l + 1] = take(mem, &used, R * c->layers[l], a);
     m->ws.emb = m->ws.act[c->nlayers];
     if (c->normalize) {
-        m->ws.emb = take(mem, &used, R * E);
-        m->ws.norm = take(mem, &used, R);
+        m->ws.emb = take(mem, &used, R * E, a);
+        m->ws.norm = take(mem, &used, R, a);
     }
-    m->ws.dist = take(mem, &used, B);
-    m->ws.sim = take(mem, &used, B);
-    m->ws.dsim = take(mem, &used, B);
-    m->ws.y = take(mem, &used, B);
+    m->ws.dist = take(mem, &used, B, a);
+    m->ws.sim = take(mem, &used, B, a);
+    m->ws.dsim = take(mem, &used, B, a);
+    m->ws.y = take(mem, &used, B, a);
     m->ws.score = m->ws.sim;
     m->ws.dscore = m->ws.dsim;
     if (c->output == SC_OUTPUT_RANGE) {
-        m->ws.score = take(mem, &used, B);
-        m->ws.dscore = take(mem, &used, B);
+        m->ws.score = take(mem, &used, B, a);
+        m->ws.dscore = take(mem, &used, B, a);
     }
     size_t scratch = R * max_width(c->layers, c->nlayers);
     if (c->head == SC_HEAD_MLP) {
-        m->ws.feat = take(mem, &used, B * 4 * E);
+        m->ws.feat = take(mem, &used, B * 4 * E, a);
         for (int l = 0; l < c->head_nlayers; l++)
-            m->ws.hact[l] = take(mem, &used, B * c->head_layers[l]);
+            m->ws.hact[l] = take(mem, &used, B * c->head_layers[l], a);
         m->ws.hact[c->head_nlayers] = m->ws.sim;
         size_t h = B * max_width(c->head_layers, c->head_nlayers);
         if (B * 4 * E > scratch) scratch = B * 4 * E;
         if (h > scratch) scratch = h;
     }
-    m->ws.grad_a = take(mem, &used, scratch);
-    m->ws.grad_b = take(mem, &used, scratch);
+    m->ws.grad_a = take(mem, &used, scratch, a);
+    m->ws.grad_b = take(mem, &used, scratch, a);
     if (m->loss.kind == SC_LOSS_SOFTMAX && !c->normalize) {
-        m->ws.unit = take(mem, &used, R * E);
-        m->ws.unit_norm = take(mem, &used, R);
+        m->ws.unit = take(mem, &used, R * E, a);
+        m->ws.unit_norm = take(mem, &used, R, a);
     }
     return used;
 }

@@ -6,6 +6,7 @@
 #include "siamcl/tune.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* C = alpha op(A) op(B) + beta C in double precision. */
 static void gemm_ref(int ta, int tb, size_t m, size_t n, size_t k, double alpha, const float *a,
@@ -21,31 +22,40 @@ static void gemm_ref(int ta, int tb, size_t m, size_t n, size_t k, double alpha,
     }
 }
 
+/* Operands at offset off in their buffers, C with GUARD floats after it: the product is
+ * checked, and so is every float of C's buffer outside the product (left as it was). */
+enum { GUARD = 40 };
 static void check_gemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha, float beta,
                        size_t off) {
     sc_runtime *rt = test_runtime();
+    size_t nc = off + m * n + GUARD;
     float *a = malloc((m * k + off) * sizeof *a), *b = malloc((k * n + off) * sizeof *b);
-    float *c = malloc((m * n + off) * sizeof *c);
+    float *c = malloc(nc * sizeof *c), *got = malloc(nc * sizeof *got);
     double *ref = malloc(m * n * sizeof *ref);
     test_fill(a, m * k + off, -1, 1);
     test_fill(b, k * n + off, -1, 1);
-    test_fill(c, m * n + off, -1, 1);
+    test_fill(c, nc, -1, 1);
     gemm_ref(ta, tb, m, n, k, alpha, a + off, b + off, beta, c + off, ref);
     cl_mem am = test_buffer(m * k + off, a), bm = test_buffer(k * n + off, b);
-    cl_mem cm = test_buffer(m * n + off, c);
+    cl_mem cm = test_buffer(nc, c);
     int rc = sc_gemm(rt, ta, tb, m, n, k, alpha, (sc_view){am, off}, (sc_view){bm, off}, beta,
                      (sc_view){cm, off});
-    if (rc == SC_OK) rc = sc_download(rt, c, (sc_view){cm, off}, m * n);
-    double err = test_rel_error(c, ref, m * n);
+    if (rc == SC_OK) rc = sc_download(rt, got, (sc_view){cm, 0}, nc);
+    double err = test_rel_error(got + off, ref, m * n);
+    int kept = !memcmp(got, c, off * sizeof *c) &&
+               !memcmp(got + off + m * n, c + off + m * n, GUARD * sizeof *c);
     sc_buffer_free(am);
     sc_buffer_free(bm);
     sc_buffer_free(cm);
     free(a);
     free(b);
     free(c);
+    free(got);
     free(ref);
     CHECK(rc == SC_OK, "%s", sc_last_error());
-    CHECK_REL(err, 1e-5, "ta=%d tb=%d %zux%zux%zu alpha %g beta %g", ta, tb, m, n, k, alpha, beta);
+    CHECK_REL(err, 1e-5, "ta=%d tb=%d %zux%zux%zu alpha %g beta %g offset %zu", ta, tb, m, n, k,
+              alpha, beta, off);
+    CHECK(kept, "the product wrote outside C (offset %zu)", off);
 }
 
 /* Every size of {1, 7, 33, 257, 784} in every position, under all four transposes. */
@@ -62,6 +72,19 @@ static void alpha_beta_and_offsets(void) {
     check_gemm(0, 1, 33, 7, 257, 1.5f, 0.5f, 5);
     check_gemm(1, 0, 7, 257, 33, -0.25f, 1.0f, 11);
     check_gemm(1, 1, 257, 33, 7, 2.0f, -1.0f, 1);
+}
+
+/* Offsets on the device's base address alignment, where the operands go to CLBlast as
+ * sub-buffers, against one float past it, where CLBlast copies them. */
+static void aligned_offsets(void) {
+    size_t align = test_runtime()->dev.base_align / sizeof(float);
+    CHECK(align > 0, "the device reports no base address alignment");
+    for (size_t off = align; off <= align + 1; off++) {
+        check_gemm(0, 0, 64, 256, 784, 1.0f, 0.0f, off);
+        check_gemm(1, 0, 784, 256, 64, 1.0f, 0.0f, 4 * off);
+        check_gemm(0, 1, 64, 128, 64, -0.5f, 1.0f, off);
+        check_gemm(1, 1, 33, 7, 257, 2.0f, 0.5f, off);
+    }
 }
 
 /* Every product through the indirect kernel (which pads operands into scratch): still right,
@@ -82,5 +105,5 @@ static void indirect_products_share_one_scratch(void) {
           "smaller products reallocated the scratch (%zu -> %zu bytes)", size, rt->gemm_temp_size);
 }
 
-TEST_MAIN(TEST(odd_sizes_all_transposes), TEST(alpha_beta_and_offsets),
+TEST_MAIN(TEST(odd_sizes_all_transposes), TEST(alpha_beta_and_offsets), TEST(aligned_offsets),
           TEST(indirect_products_share_one_scratch))

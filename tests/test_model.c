@@ -220,8 +220,16 @@ static void initialization_is_seeded_and_scaled(void) {
     CHECK_OK(sc_model_create(rt, &mc, &lc, 4, 42, &a));
     CHECK_OK(sc_model_create(rt, &mc, &lc, 4, 42, &b));
     CHECK_OK(sc_model_create(rt, &mc, &lc, 4, 43, &c));
-    size_t n = a->nparams;
-    CHECK(n == 300 * 200 + 200 + 200 * 100 + 100 + 2, "%zu parameters", n);
+    size_t n = a->nparams, align = rt->dev.base_align / sizeof(float);
+    sc_dense l1 = a->tower[0], l2 = a->tower[1];
+    size_t ab_at = (size_t)a->ab;
+    /* weights start where the device allows a sub-buffer, so CLBlast reads them in place */
+    int aligned = align && l1.w % align == 0 && l2.w % align == 0;
+    CHECK(aligned, "W at %zu and %zu (alignment %zu)", l1.w, l2.w, align);
+    CHECK(l1.b == l1.w + 60000 && l2.w >= l1.b + 200 && l2.b == l2.w + 20000 &&
+              ab_at >= l2.b + 100 && n == ab_at + 2,
+          "layout: W %zu b %zu, W %zu b %zu, range %zu, %zu parameters", l1.w, l1.b, l2.w, l2.b,
+          ab_at, n);
     float *pa = malloc(n * sizeof *pa), *pb = malloc(n * sizeof *pb), *pc = malloc(n * sizeof *pc);
     int rc = sc_model_get_params(a, pa);
     if (rc == SC_OK) rc = sc_model_get_params(b, pb);
@@ -229,10 +237,10 @@ static void initialization_is_seeded_and_scaled(void) {
     int same = !memcmp(pa, pb, n * sizeof *pa), differ = !!memcmp(pa, pc, n * sizeof *pa);
     /* relu layer: He-uniform, limit sqrt(6 / fan_in); identity layer: Xavier, sqrt(6 / (in+out)) */
     double lim1 = sqrt(6.0 / 300), lim2 = sqrt(6.0 / 300), max1 = 0, max2 = 0, bias = 0;
-    for (size_t i = 0; i < 60000; i++) max1 = fmax(max1, fabs(pa[i]));
-    for (size_t i = 0; i < 200; i++) bias = fmax(bias, fabs(pa[60000 + i]));
-    for (size_t i = 60200; i < 80200; i++) max2 = fmax(max2, fabs(pa[i]));
-    float ab[2] = {pa[n - 2], pa[n - 1]};
+    for (size_t i = 0; i < 60000; i++) max1 = fmax(max1, fabs(pa[l1.w + i]));
+    for (size_t i = 0; i < 200; i++) bias = fmax(bias, fabs(pa[l1.b + i]));
+    for (size_t i = 0; i < 20000; i++) max2 = fmax(max2, fabs(pa[l2.w + i]));
+    float ab[2] = {pa[ab_at], pa[ab_at + 1]};
     sc_model_free(a), sc_model_free(b), sc_model_free(c);
     free(pa), free(pb), free(pc);
     CHECK(rc == SC_OK, "%s", sc_last_error());

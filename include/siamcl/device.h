@@ -18,6 +18,7 @@ typedef struct sc_device_desc {
     unsigned clock_mhz;
     uint64_t global_mem;
     uint64_t max_alloc;
+    unsigned base_align; /* bytes; a sub-buffer's origin must be a multiple of it */
 } sc_device_desc;
 
 /* Every device of every platform, in platform order. No platform, or no device at all, is an
