@@ -37,9 +37,9 @@ typedef struct candidate {
 } candidate;
 /* candidates[0] and [1] also fill the file's unused section when one kind serves all. */
 static const candidate candidates[] = {
-    {0, {64, 64, 16, 4, 4, 8, 8}}, {1, {32, 4, 8}}, {0, {64, 32, 16, 8, 4, 8, 8}},  {1, {64, 8, 8}},
-    {0, {64, 64, 32, 8, 8, 8, 8}}, {1, {16, 4, 4}}, {0, {128, 64, 16, 8, 8, 8, 8}}, {1, {32, 8, 4}},
-    {0, {32, 32, 16, 8, 8, 4, 4}}, {1, {16, 8, 2}}};
+    {0, {64, 64, 16, 8, 8, 8, 8}}, {1, {32, 4, 8}}, {0, {64, 32, 16, 8, 4, 8, 8}}, {1, {64, 8, 8}},
+    {0, {64, 64, 16, 4, 4, 8, 8}}, {1, {16, 4, 4}}, {0, {32, 64, 16, 4, 8, 8, 8}}, {1, {32, 8, 4}},
+    {0, {64, 64, 32, 8, 8, 8, 8}}, {1, {16, 8, 2}}, {0, {128, 64, 16, 8, 8, 8, 8}}};
 enum { NCAND = sizeof candidates / sizeof candidates[0] };
 
 static void set_xgemm(sc_gemm_params *p, const size_t *g) {
