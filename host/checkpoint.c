@@ -161,7 +161,8 @@ int sc_checkpoint_load(sc_runtime *rt, const char *path, size_t max_pairs, sc_co
     int rc = read_config(st, path, cfg, job);
     if (rc == SC_OK && !max_pairs) max_pairs = sc_job_eval_batch(job);
     if (rc == SC_OK) rc = sc_model_create(rt, &job->model, &job->train.loss, max_pairs, 0, m);
-    float *p = rc == SC_OK ? malloc((*m)->nparams * sizeof *p) : NULL;
+    /* calloc: the alignment padding between tensors (model.c) stays zero */
+    float *p = rc == SC_OK ? calloc((*m)->nparams, sizeof *p) : NULL;
     if (rc == SC_OK && !p) rc = sc_error(SC_ERR, "out of memory");
     if (rc == SC_OK) rc = read_tensors(st, path, *m, p);
     if (rc == SC_OK) rc = file_layout(*m, p, 0);
