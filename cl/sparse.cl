@@ -1,38 +1,62 @@
 // The sparse input layer (include/siamcl/sparse.h): an embedding bag over CSR rows, the compact
 // gradient of its table, and lazy optimizer steps over the table rows a batch touches. W is
 // (buckets x out), a row per feature. Work-items run over (c, row) of the result, dimension 0
-// being the column c, so that neighbours read and write a row of W contiguously.
+// being the column c, so that neighbours read and write a row of W contiguously. The bag and
+// its gradient loop over a row's entries; there each work-item takes 8 columns as a float8,
+// which PoCL runs as SIMD where it left one column per work-item scalar (a row's last columns,
+// fewer than 8, go one by one).
 
 // z[r][c] without the bias, for batch row r: text left[first + r] when r < pairs, else
 // right[first + r - pairs]. In mean mode the sum is divided by the text's sum of values (an
-// empty text keeps 0).
+// empty text keeps 0). Work-item (s, r) takes columns 8s .. 8s + 7.
 kernel void sparse_forward(global const float *w, int w_off, global const uint *offsets,
                            global const uint *indices, global const float *values,
                            global const int *left, global const int *right, int first, int pairs,
                            int out, int mean, global float *z, int z_off) {
-    int c = get_global_id(0), r = get_global_id(1);
+    int c = get_global_id(0) * 8, r = get_global_id(1);
     if (c >= out || r >= 2 * pairs) return;
     int t = r < pairs ? left[first + r] : right[first + r - pairs];
-    w += w_off;
-    float s = 0.0f, vsum = 0.0f;
-    for (uint k = offsets[t]; k < offsets[t + 1]; k++) {
-        s += values[k] * w[(size_t)indices[k] * out + c];
-        vsum += values[k];
+    uint k0 = offsets[t], k1 = offsets[t + 1];
+    w += w_off + c;
+    z += z_off + r * out + c;
+    float vsum = 0.0f;
+    for (uint k = k0; k < k1; k++) vsum += values[k];
+    int divide = mean && vsum != 0.0f;
+    if (c + 8 <= out) {
+        float8 s = 0.0f;
+        for (uint k = k0; k < k1; k++) s += values[k] * vload8(0, w + (size_t)indices[k] * out);
+        vstore8(divide ? s / vsum : s, 0, z);
+        return;
     }
-    z[z_off + r * out + c] = mean && vsum != 0.0f ? s / vsum : s;
+    for (int j = 0; j < out - c; j++) {
+        float s = 0.0f;
+        for (uint k = k0; k < k1; k++) s += values[k] * w[(size_t)indices[k] * out + j];
+        z[j] = divide ? s / vsum : s;
+    }
 }
 
 // g[u][c] = sum of weights[e] dz[rows[e]][c] over the entries e of the step's feature u (the
-// plan's feature fs + u), in the plan's order: the same sum on every run.
+// plan's feature fs + u), in the plan's order: the same sum on every run. Work-item (s, u)
+// takes columns 8s .. 8s + 7.
 kernel void sparse_grad(global const int *seg, global const int *rows, global const float *weights,
                         int fs, int nfeat, global const float *dz, int dz_off, int out,
                         global float *g, int g_off) {
-    int c = get_global_id(0), u = get_global_id(1);
+    int c = get_global_id(0) * 8, u = get_global_id(1);
     if (c >= out || u >= nfeat) return;
-    dz += dz_off;
-    float s = 0.0f;
-    for (int e = seg[fs + u]; e < seg[fs + u + 1]; e++) s += weights[e] * dz[rows[e] * out + c];
-    g[g_off + u * out + c] = s;
+    int e0 = seg[fs + u], e1 = seg[fs + u + 1];
+    dz += dz_off + c;
+    g += g_off + u * out + c;
+    if (c + 8 <= out) {
+        float8 s = 0.0f;
+        for (int e = e0; e < e1; e++) s += weights[e] * vload8(0, dz + rows[e] * out);
+        vstore8(s, 0, g);
+        return;
+    }
+    for (int j = 0; j < out - c; j++) {
+        float s = 0.0f;
+        for (int e = e0; e < e1; e++) s += weights[e] * dz[rows[e] * out + j];
+        g[j] = s;
+    }
 }
 
 // Subnormal moments are stored as zero, as in optim.cl: they cost a CPU a slow path on every

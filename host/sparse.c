@@ -12,6 +12,10 @@
 #define launch(rt, name, cols, rows, ...)                                                          \
     sc_launch_args(rt, "sparse", name, 2, (size_t[]){(size_t)(cols), (rows)},                      \
                    (size_t[]){LOCAL, 1}, SC_ARGS(__VA_ARGS__))
+/* The bag and its gradient take 8 columns per work-item (cl/sparse.cl): 8 x 8 work-groups. */
+#define launch8(rt, name, cols, rows, ...)                                                         \
+    sc_launch_args(rt, "sparse", name, 2, (size_t[]){((size_t)(cols) + 7) / 8, (rows)},            \
+                   (size_t[]){8, 8}, SC_ARGS(__VA_ARGS__))
 
 int sc_csr_upload(sc_runtime *rt, const sc_csr *m, sc_csr_dev *out) {
     memset(out, 0, sizeof *out);
@@ -38,10 +42,10 @@ void sc_csr_dev_free(sc_csr_dev *m) {
 
 int sc_sparse_forward(sc_runtime *rt, const sc_sparse_layer *l, sc_view params, const sc_csr_dev *x,
                       const sc_pairs_dev *p, size_t first, size_t pairs, sc_view y) {
-    SC_TRY(launch(rt, "sparse_forward", l->out, 2 * pairs, SC_VIEW(sc_view_at(params, l->w)),
-                  SC_MEM(x->offsets), SC_MEM(x->indices), SC_MEM(x->values), SC_MEM(p->left),
-                  SC_MEM(p->right), SC_INT(first), SC_INT(pairs), SC_INT(l->out), SC_INT(l->mean),
-                  SC_VIEW(y)));
+    SC_TRY(launch8(rt, "sparse_forward", l->out, 2 * pairs, SC_VIEW(sc_view_at(params, l->w)),
+                   SC_MEM(x->offsets), SC_MEM(x->indices), SC_MEM(x->values), SC_MEM(p->left),
+                   SC_MEM(p->right), SC_INT(first), SC_INT(pairs), SC_INT(l->out), SC_INT(l->mean),
+                   SC_VIEW(y)));
     return sc_bias_act_forward(rt, y, sc_view_at(params, l->b), 2 * pairs, l->out, l->act);
 }
 
@@ -216,9 +220,9 @@ int sc_sparse_backward(sc_runtime *rt, const sc_sparse_layer *l, const sc_sparse
     size_t rows = 2 * step_pairs(p->pairs, p->batch, step);
     size_t fs = p->feat_off[step], nfeat = p->feat_off[step + 1] - fs;
     SC_TRY(sc_act_bias_backward(rt, dy, y, sc_view_at(grads, l->b), rows, l->out, l->act));
-    return launch(rt, "sparse_grad", l->out, nfeat, SC_MEM(p->seg), SC_MEM(p->rows),
-                  SC_MEM(p->weights), SC_INT(fs), SC_INT(nfeat), SC_VIEW(dy), SC_INT(l->out),
-                  SC_VIEW(g));
+    return launch8(rt, "sparse_grad", l->out, nfeat, SC_MEM(p->seg), SC_MEM(p->rows),
+                   SC_MEM(p->weights), SC_INT(fs), SC_INT(nfeat), SC_VIEW(dy), SC_INT(l->out),
+                   SC_VIEW(g));
 }
 
 int sc_sparse_optimizer_create(sc_runtime *rt, const sc_optim_config *cfg, const sc_sparse_layer *l,
