@@ -2,7 +2,6 @@
 
 #include "siamcl/checkpoint.h"
 #include "siamcl/idx.h"
-#include "siamcl/tune.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -128,13 +127,15 @@ int cmd_open_runtime(const cmd_args *args, sc_config *cfg, sc_runtime **rt) {
 }
 
 void cmd_tuning_hint(const sc_runtime *rt, const char *config) {
-    char path[1200];
-    struct stat st;
-    sc_tuning_path(&rt->dev, path, sizeof path);
-    if (stat(path, &st) != 0)
+    if (rt->gemm_params == SC_GEMM_CLBLAST)
         fprintf(stderr,
                 "siamcl: CLBlast's default GEMM parameters; `siamcl tune %s` searches faster ones "
                 "for this device once (on PoCL it doubled training speed)\n",
+                config);
+    else if (rt->gemm_params == SC_GEMM_BUILTIN)
+        fprintf(stderr,
+                "siamcl: `siamcl tune %s` searches GEMM parameters for this very device once "
+                "(the built-in set was chosen on other CPUs)\n",
                 config);
 }
 

@@ -124,7 +124,7 @@ static int search(sc_gemm_bench *t, double budget, sc_gemm_params *best, double 
         direct[c] = candidates[c].direct;
         for (int i = 0; i < SC_MAX_PRODUCTS; i++) cost[c][i] = NAN;
     }
-    SC_TRY(try_params(t, NULL, "current parameters (CLBlast's, or a stored tuning)", before));
+    SC_TRY(try_params(t, NULL, "current parameters (stored, built-in or CLBlast's)", before));
     SC_TRY(sc_gemm_bench_time_all(t, base));
     for (int c = 0; c < NCAND && sc_now() - start < budget; c++) {
         char what[128];

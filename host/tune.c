@@ -97,15 +97,31 @@ int sc_gemm_params_save(const char *path, const sc_gemm_params *p, const char *c
     return sc_atomic_commit(&f);
 }
 
+/* CLBlast's own defaults suit GPUs; on PoCL's CPU device they ran the default job at half the
+ * speed of a tuned set. This is the set the performance issue found by hand on an AMD EPYC and
+ * `siamcl tune` chose on an Intel Xeon, both AVX-512 (docs/PERFORMANCE.md). */
+static const sc_gemm_params pocl_cpu = {
+    {0, 1, 16, 2, 4, 4, 64, 4, 4, 64, 0, 0, 0, 0, 8, 8}, {2, 4, 4, 4, 4, 1, 1, 8, 8, 32}, 0};
+
+static int is_pocl_cpu(const sc_device_desc *d) {
+    return (d->type & CL_DEVICE_TYPE_CPU) && strstr(d->platform, "Portable Computing Language");
+}
+
 int sc_tuning_apply_stored(sc_runtime *rt, int quiet) {
     char path[1200];
     struct stat st;
     sc_gemm_params p;
     sc_tuning_path(&rt->dev, path, sizeof path);
-    if (stat(path, &st) != 0) return SC_OK;
-    SC_TRY(sc_gemm_params_load(path, &p));
-    SC_TRY(sc_gemm_params_apply(rt, &p));
-    if (!quiet) fprintf(stderr, "siamcl: GEMM parameters from %s (siamcl tune)\n", path);
+    if (stat(path, &st) == 0) {
+        SC_TRY(sc_gemm_params_load(path, &p));
+        SC_TRY(sc_gemm_params_apply(rt, &p));
+        rt->gemm_params = SC_GEMM_STORED;
+        if (!quiet) fprintf(stderr, "siamcl: GEMM parameters from %s (siamcl tune)\n", path);
+    } else if (is_pocl_cpu(&rt->dev)) {
+        SC_TRY(sc_gemm_params_apply(rt, &pocl_cpu));
+        rt->gemm_params = SC_GEMM_BUILTIN;
+        if (!quiet) fprintf(stderr, "siamcl: GEMM parameters: siamcl's set for PoCL CPU devices\n");
+    }
     return SC_OK;
 }
 

@@ -168,7 +168,8 @@ expect bad-split 2 'split' -- "$siamcl" train "$tmp/text.ini" -o data.split=50,1
 # ---- GEMM tuning: a stored file is applied at start; a bad one is refused by name ----
 tune=$tmp/tuning
 mkdir -p "$tune"
-expect tune-hint 0 "siamcl tune $tmp/tiny.ini. searches faster ones" -- env SIAMCL_TUNING_DIR="$tune" "$siamcl" bench "$tmp/tiny.ini" --batch 8 --seconds 0.05
+expect tune-hint 0 "siamcl tune $tmp/tiny.ini. searches GEMM parameters for this very device" -- env SIAMCL_TUNING_DIR="$tune" "$siamcl" bench "$tmp/tiny.ini" --batch 8 --seconds 0.05
+expect tune-builtin 0 "GEMM parameters: siamcl's set for PoCL CPU devices" -- env SIAMCL_TUNING_DIR="$tune" "$siamcl" bench "$tmp/tiny.ini" --batch 8 --seconds 0.05
 expect tune-runs 0 'current parameters' -- env SIAMCL_TUNING_DIR="$tune" "$siamcl" tune "$tmp/tiny.ini" --seconds 0.001
 cat >"$tmp/params.ini" <<EOT
 [Xgemm]

@@ -11,6 +11,9 @@
 #define SC_MAX_PROGRAMS 16
 #define SC_MAX_KERNELS  96
 
+/* Whose GEMM parameters CLBlast runs with (tune.h). */
+typedef enum { SC_GEMM_CLBLAST, SC_GEMM_BUILTIN, SC_GEMM_STORED } sc_gemm_source;
+
 typedef struct sc_runtime {
     sc_device_desc dev;
     cl_context ctx;
@@ -30,6 +33,7 @@ typedef struct sc_runtime {
     unsigned long transfers; /* host<->device copies since open */
     cl_mem gemm_temp;        /* CLBlast's scratch for indirect products, grown on demand */
     size_t gemm_temp_size;
+    sc_gemm_source gemm_params;
 } sc_runtime;
 
 /* Opens the device that spec chooses (see sc_device_select), prints it to stderr unless quiet,
