@@ -39,10 +39,12 @@ static int gemm_views(sc_runtime *rt, int ta, int tb, size_t m, size_t n, size_t
 /* CLBlast's indirect kernel also copies an operand that does not start its buffer into scratch
  * (and C back after). Where the device allows a sub-buffer at the operand (its origin a multiple
  * of the base address alignment), *v becomes that sub-buffer at offset 0, which the caller
- * releases: OpenCL keeps it until the commands that use it are done. */
+ * releases: OpenCL keeps it until the commands that use it are done. Operands at offset 0 are
+ * wrapped too: OpenCL leaves a kernel undefined that reads a buffer while it writes a
+ * sub-buffer of it, and C is often a sub-buffer of the buffer that holds A or B. */
 static cl_mem own_buffer(const sc_runtime *rt, sc_view *v, size_t floats) {
     size_t origin = v->off * sizeof(float), align = rt->dev.base_align;
-    if (origin == 0 || align == 0 || origin % align) return NULL;
+    if (align == 0 || origin % align) return NULL;
     cl_buffer_region region = {origin, floats * sizeof(float)};
     cl_int err;
     cl_mem sub = clCreateSubBuffer(v->mem, 0, CL_BUFFER_CREATE_TYPE_REGION, &region, &err);
