@@ -46,30 +46,19 @@ static void transpose(const float *src, float *dst, size_t rows, size_t cols) {
         for (size_t c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];
 }
 
-/* The model's dense layers: the tower's, then the head's. */
-static const sc_dense *dense_layer(const sc_model *m, int i) {
-    return i < m->ntower ? &m->tower[i] : &m->head[i - m->ntower];
-}
-
 /* The file keeps PyTorch's layouts, a dense weight (out x in) and an embedding table with a row
  * per feature; the model keeps a dense weight (in x out) (dense.h). Turns each dense weight in
  * p from the model's layout to the file's (to_file) or back. */
 static int file_layout(const sc_model *m, float *p, int to_file) {
-    int first = m->cfg.sparse_input ? 1 : 0, n = m->ntower + m->nhead;
-    size_t most = 0;
-    for (int i = first; i < n; i++) {
-        const sc_dense *d = dense_layer(m, i);
-        if ((size_t)d->in * d->out > most) most = (size_t)d->in * d->out;
-    }
-    float *t = malloc(most * sizeof *t);
-    if (!t && most) return sc_error(SC_ERR, "out of memory");
-    for (int i = first; i < n; i++) {
-        const sc_dense *d = dense_layer(m, i);
+    for (int i = m->cfg.sparse_input ? 1 : 0; i < m->ntower + m->nhead; i++) {
+        const sc_dense *d = i < m->ntower ? &m->tower[i] : &m->head[i - m->ntower];
         size_t in = (size_t)d->in, out = (size_t)d->out;
+        float *t = malloc(in * out * sizeof *t);
+        if (!t) return sc_error(SC_ERR, "out of memory");
         memcpy(t, p + d->w, in * out * sizeof *t);
         transpose(t, p + d->w, to_file ? in : out, to_file ? out : in);
+        free(t);
     }
-    free(t);
     return SC_OK;
 }
 

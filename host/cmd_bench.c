@@ -214,6 +214,30 @@ static int bench_products(sc_runtime *rt, const sc_job *job, size_t B, int json,
     return rc;
 }
 
+/* --products: every batch size's products, as one table or JSON array. */
+static int run_products(sc_runtime *rt, const sc_job *job, const int *sizes, int n, int json) {
+    int rc = SC_OK, first = 1;
+    printf(json ? "[" : "%6s  %-34s %10s %10s\n", "batch", "product (m x n x k)", "ms", "GFLOP/s");
+    for (int i = 0; i < n && rc == SC_OK; i++)
+        rc = bench_products(rt, job, (size_t)sizes[i], json, &first);
+    if (rc == SC_OK && json) printf("\n]\n");
+    return rc;
+}
+
+/* Whole training and inference steps at every batch size, as one table or JSON array. */
+static int run_steps(sc_runtime *rt, const sc_job *job, const int *sizes, int n, double seconds,
+                     int json) {
+    bench_row rows[16];
+    for (int i = 0; i < n; i++) SC_TRY(bench_one(rt, job, (size_t)sizes[i], seconds, &rows[i]));
+    char what[256];
+    sc_model_describe(&job->model, &job->train.loss, what, sizeof what);
+    if (!json)
+        printf("siamcl bench: %s, %s, on %s\n", what, sc_optim_names[job->train.optim.kind],
+               rt->dev.name);
+    json ? print_json(rows, n) : print_table(rows, n);
+    return SC_OK;
+}
+
 int cmd_bench(int argc, char **argv) {
     const char *batches = NULL, *seconds_arg = NULL;
     int json = 0, products = 0;
@@ -249,26 +273,9 @@ int cmd_bench(int argc, char **argv) {
     if (rc == SC_OK) rc = cmd_input_from_data(&job);
     if (rc == SC_OK) rc = cmd_open_runtime(&args, cfg, &rt);
     if (rc == SC_OK) cmd_tuning_hint(rt, args.positional[0]);
-    if (rc == SC_OK && products) {
-        int first = 1;
-        printf(json ? "[" : "%6s  %-34s %10s %10s\n", "batch", "product (m x n x k)", "ms",
-               "GFLOP/s");
-        for (int i = 0; i < n && rc == SC_OK; i++)
-            rc = bench_products(rt, &job, (size_t)sizes[i], json, &first);
-        if (rc == SC_OK && json) printf("\n]\n");
-        n = 0; /* no steps */
-    }
-    bench_row rows[16];
-    for (int i = 0; i < n && rc == SC_OK; i++)
-        rc = bench_one(rt, &job, (size_t)sizes[i], seconds, &rows[i]);
-    if (rc == SC_OK && !products) {
-        char what[256];
-        sc_model_describe(&job.model, &job.train.loss, what, sizeof what);
-        if (!json)
-            printf("siamcl bench: %s, %s, on %s\n", what, sc_optim_names[job.train.optim.kind],
-                   rt->dev.name);
-        json ? print_json(rows, n) : print_table(rows, n);
-    }
+    if (rc == SC_OK)
+        rc = products ? run_products(rt, &job, sizes, n, json)
+                      : run_steps(rt, &job, sizes, n, seconds, json);
     sc_runtime_close(rt);
     sc_config_free(cfg);
     return rc;

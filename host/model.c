@@ -65,10 +65,17 @@ static size_t layout_params(sc_model *m) {
     return n;
 }
 
-/* The next n floats of the workspace, on the alignment a. */
-static sc_view take(cl_mem mem, size_t *used, size_t n, size_t a) {
-    sc_view v = {mem, *used};
-    *used += align_up(n, a);
+/* Where the workspace's next view goes: mem (NULL to only measure), floats used so far, and the
+ * alignment every view starts on. */
+typedef struct cursor {
+    cl_mem mem;
+    size_t used, align;
+} cursor;
+
+/* The next n floats of the workspace. */
+static sc_view take(cursor *w, size_t n) {
+    sc_view v = {w->mem, w->used};
+    w->used += align_up(n, w->align);
     return v;
 }
 
@@ -82,42 +89,41 @@ static size_t max_width(const int *w, int n) {
 /* Lays out the batch workspace in mem (NULL to only measure it); returns its size in floats. */
 static size_t plan_workspace(sc_model *m, cl_mem mem) {
     const sc_model_config *c = &m->cfg;
-    size_t B = m->max_pairs, R = 2 * B, E = (size_t)sc_model_embedding_width(m), used = 0;
-    size_t a = align_floats(m);
-    m->ws.act[0] = take(mem, &used, c->sparse_input ? 0 : R * c->input, a);
-    for (int l = 0; l < c->nlayers; l++) m->ws.act[l + 1] = take(mem, &used, R * c->layers[l], a);
+    size_t B = m->max_pairs, R = 2 * B, E = (size_t)sc_model_embedding_width(m);
+    cursor w = {mem, 0, align_floats(m)};
+    m->ws.act[0] = take(&w, c->sparse_input ? 0 : R * c->input);
+    for (int l = 0; l < c->nlayers; l++) m->ws.act[l + 1] = take(&w, R * c->layers[l]);
     m->ws.emb = m->ws.act[c->nlayers];
     if (c->normalize) {
-        m->ws.emb = take(mem, &used, R * E, a);
-        m->ws.norm = take(mem, &used, R, a);
+        m->ws.emb = take(&w, R * E);
+        m->ws.norm = take(&w, R);
     }
-    m->ws.dist = take(mem, &used, B, a);
-    m->ws.sim = take(mem, &used, B, a);
-    m->ws.dsim = take(mem, &used, B, a);
-    m->ws.y = take(mem, &used, B, a);
+    m->ws.dist = take(&w, B);
+    m->ws.sim = take(&w, B);
+    m->ws.dsim = take(&w, B);
+    m->ws.y = take(&w, B);
     m->ws.score = m->ws.sim;
     m->ws.dscore = m->ws.dsim;
     if (c->output == SC_OUTPUT_RANGE) {
-        m->ws.score = take(mem, &used, B, a);
-        m->ws.dscore = take(mem, &used, B, a);
+        m->ws.score = take(&w, B);
+        m->ws.dscore = take(&w, B);
     }
     size_t scratch = R * max_width(c->layers, c->nlayers);
     if (c->head == SC_HEAD_MLP) {
-        m->ws.feat = take(mem, &used, B * 4 * E, a);
-        for (int l = 0; l < c->head_nlayers; l++)
-            m->ws.hact[l] = take(mem, &used, B * c->head_layers[l], a);
+        m->ws.feat = take(&w, B * 4 * E);
+        for (int l = 0; l < c->head_nlayers; l++) m->ws.hact[l] = take(&w, B * c->head_layers[l]);
         m->ws.hact[c->head_nlayers] = m->ws.sim;
         size_t h = B * max_width(c->head_layers, c->head_nlayers);
         if (B * 4 * E > scratch) scratch = B * 4 * E;
         if (h > scratch) scratch = h;
     }
-    m->ws.grad_a = take(mem, &used, scratch, a);
-    m->ws.grad_b = take(mem, &used, scratch, a);
+    m->ws.grad_a = take(&w, scratch);
+    m->ws.grad_b = take(&w, scratch);
     if (m->loss.kind == SC_LOSS_SOFTMAX && !c->normalize) {
-        m->ws.unit = take(mem, &used, R * E, a);
-        m->ws.unit_norm = take(mem, &used, R, a);
+        m->ws.unit = take(&w, R * E);
+        m->ws.unit_norm = take(&w, R);
     }
-    return used;
+    return w.used;
 }
 
 /* Refuses a model the device cannot hold, before any allocation. */

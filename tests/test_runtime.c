@@ -89,31 +89,34 @@ static void error_names(void) {
           "message: %s", sc_last_error());
 }
 
-static void bias_act_forward_matches_reference(void) {
-    sc_runtime *rt = test_runtime();
+/* Widths around the kernels' 8 columns per work-item, each with another row count, at an offset
+ * that breaks alignment: check(a, rows, cols) for every activation a. */
+enum { OFF = 3 };
+static void for_each_shape(void (*check)(sc_act, size_t, size_t)) {
     const size_t sizes[] = {1, 7, 33, 257, 784};
-    for (int a = 0; a < 4; a++) {
-        for (int si = 0; si < 5; si++) {
-            size_t rows = sizes[(si + 2) % 5], cols = sizes[si], n = rows * cols, off = 3;
-            float *y = malloc((n + off) * sizeof *y), *b = malloc((cols + off) * sizeof *b);
-            double *ref = malloc(n * sizeof *ref);
-            test_fill(y, n + off, -3, 3);
-            test_fill(b, cols + off, -1, 1);
-            for (size_t i = 0; i < n; i++)
-                ref[i] = ref_act((double)y[off + i] + b[off + i % cols], a);
-            cl_mem ym = test_buffer(n + off, y), bm = test_buffer(cols + off, b);
-            CHECK_OK(
-                sc_bias_act_forward(rt, (sc_view){ym, off}, (sc_view){bm, off}, rows, cols, a));
-            CHECK_OK(sc_download(rt, y, (sc_view){ym, off}, n));
-            double err = test_rel_error(y, ref, n);
-            sc_buffer_free(ym);
-            sc_buffer_free(bm);
-            free(y);
-            free(b);
-            free(ref);
-            CHECK_REL(err, 1e-5, "%s %zux%zu", sc_act_names[a], rows, cols);
-        }
-    }
+    for (int a = 0; a < 4; a++)
+        for (int si = 0; si < 5; si++) check((sc_act)a, sizes[(si + 2) % 5], sizes[si]);
+}
+
+static void check_bias_act_forward(sc_act a, size_t rows, size_t cols) {
+    size_t n = rows * cols;
+    float *y = malloc((n + OFF) * sizeof *y), *b = malloc((cols + OFF) * sizeof *b);
+    double *ref = malloc(n * sizeof *ref);
+    test_fill(y, n + OFF, -3, 3);
+    test_fill(b, cols + OFF, -1, 1);
+    for (size_t i = 0; i < n; i++) ref[i] = ref_act((double)y[OFF + i] + b[OFF + i % cols], a);
+    cl_mem ym = test_buffer(n + OFF, y), bm = test_buffer(cols + OFF, b);
+    CHECK_OK(
+        sc_bias_act_forward(test_runtime(), (sc_view){ym, OFF}, (sc_view){bm, OFF}, rows, cols, a));
+    CHECK_OK(sc_download(test_runtime(), y, (sc_view){ym, OFF}, n));
+    double err = test_rel_error(y, ref, n);
+    sc_buffer_free(ym), sc_buffer_free(bm);
+    free(y), free(b), free(ref);
+    CHECK_REL(err, 1e-5, "%s %zux%zu", sc_act_names[a], rows, cols);
+}
+
+static void bias_act_forward_matches_reference(void) {
+    for_each_shape(check_bias_act_forward);
 }
 
 /* The activation's derivative from its output y, in double. */
@@ -130,35 +133,32 @@ static double ref_act_grad(double y, sc_act a) {
     }
 }
 
-/* Widths around the kernel's 8 columns per work-item, at an offset that breaks alignment. */
-static void act_bias_backward_matches_reference(void) {
-    sc_runtime *rt = test_runtime();
-    const size_t sizes[] = {1, 7, 33, 257, 784};
-    for (int a = 0; a < 4; a++) {
-        for (int si = 0; si < 5; si++) {
-            size_t rows = sizes[(si + 2) % 5], cols = sizes[si], n = rows * cols, off = 3;
-            float *y = malloc((n + off) * sizeof *y), *dy = malloc((n + off) * sizeof *dy);
-            float *db = malloc(cols * sizeof *db);
-            double *dz = calloc(n, sizeof *dz), *dbref = calloc(cols, sizeof *dbref);
-            test_fill(y, n + off, a == SC_ACT_RELU ? -1 : 0.05, 0.95); /* outputs of act */
-            test_fill(dy, n + off, -1, 1);
-            for (size_t i = 0; i < n; i++) {
-                dz[i] = (double)dy[off + i] * ref_act_grad(y[off + i], a);
-                dbref[i % cols] += dz[i];
-            }
-            cl_mem ym = test_buffer(n + off, y), dym = test_buffer(n + off, dy);
-            cl_mem dbm = test_buffer(cols + off, NULL);
-            CHECK_OK(sc_act_bias_backward(rt, (sc_view){dym, off}, (sc_view){ym, off},
-                                          (sc_view){dbm, off}, rows, cols, a));
-            CHECK_OK(sc_download(rt, dy, (sc_view){dym, off}, n));
-            CHECK_OK(sc_download(rt, db, (sc_view){dbm, off}, cols));
-            double err = test_rel_error(dy, dz, n), errb = test_rel_error(db, dbref, cols);
-            sc_buffer_free(ym), sc_buffer_free(dym), sc_buffer_free(dbm);
-            free(y), free(dy), free(db), free(dz), free(dbref);
-            CHECK_REL(err, 1e-6, "%s %zux%zu dz", sc_act_names[a], rows, cols);
-            CHECK_REL(errb, 1e-5, "%s %zux%zu db", sc_act_names[a], rows, cols);
-        }
+static void check_act_bias_backward(sc_act a, size_t rows, size_t cols) {
+    size_t n = rows * cols;
+    float *y = malloc((n + OFF) * sizeof *y), *dy = malloc((n + OFF) * sizeof *dy);
+    float *db = malloc(cols * sizeof *db);
+    double *dz = calloc(n, sizeof *dz), *dbref = calloc(cols, sizeof *dbref);
+    test_fill(y, n + OFF, a == SC_ACT_RELU ? -1 : 0.05, 0.95); /* outputs of act */
+    test_fill(dy, n + OFF, -1, 1);
+    for (size_t i = 0; i < n; i++) {
+        dz[i] = (double)dy[OFF + i] * ref_act_grad(y[OFF + i], a);
+        dbref[i % cols] += dz[i];
     }
+    cl_mem ym = test_buffer(n + OFF, y), dym = test_buffer(n + OFF, dy);
+    cl_mem dbm = test_buffer(cols + OFF, NULL);
+    CHECK_OK(sc_act_bias_backward(test_runtime(), (sc_view){dym, OFF}, (sc_view){ym, OFF},
+                                  (sc_view){dbm, OFF}, rows, cols, a));
+    CHECK_OK(sc_download(test_runtime(), dy, (sc_view){dym, OFF}, n));
+    CHECK_OK(sc_download(test_runtime(), db, (sc_view){dbm, OFF}, cols));
+    double err = test_rel_error(dy, dz, n), errb = test_rel_error(db, dbref, cols);
+    sc_buffer_free(ym), sc_buffer_free(dym), sc_buffer_free(dbm);
+    free(y), free(dy), free(db), free(dz), free(dbref);
+    CHECK_REL(err, 1e-6, "%s %zux%zu dz", sc_act_names[a], rows, cols);
+    CHECK_REL(errb, 1e-5, "%s %zux%zu db", sc_act_names[a], rows, cols);
+}
+
+static void act_bias_backward_matches_reference(void) {
+    for_each_shape(check_act_bias_backward);
 }
 
 static void quiet(void) {
