@@ -98,10 +98,11 @@ int sc_gemm_params_save(const char *path, const sc_gemm_params *p, const char *c
 }
 
 /* CLBlast's own defaults suit GPUs; on PoCL's CPU device they ran the default job at half the
- * speed of a tuned set. This is the set the performance issue found by hand on an AMD EPYC and
- * `siamcl tune` chose on an Intel Xeon, both AVX-512 (docs/PERFORMANCE.md). */
+ * speed of a tuned set. 64x64 tiles over 4x8 work-items: each work-item keeps a 16x8 block of C,
+ * 16 float8 accumulators, which fit the 32 vector registers PoCL's 256-bit code has (16x16
+ * spilled to the stack in the inner loop); see docs/PERFORMANCE.md. */
 static const sc_gemm_params pocl_cpu = {
-    {0, 1, 16, 2, 4, 4, 64, 4, 4, 64, 0, 0, 0, 0, 8, 8}, {2, 4, 4, 4, 4, 1, 1, 8, 8, 32}, 0};
+    {0, 1, 16, 2, 4, 4, 64, 8, 8, 64, 0, 0, 0, 0, 8, 8}, {2, 4, 4, 4, 4, 1, 1, 8, 8, 32}, 0};
 
 static int is_pocl_cpu(const sc_device_desc *d) {
     return (d->type & CL_DEVICE_TYPE_CPU) && strstr(d->platform, "Portable Computing Language");
