@@ -40,6 +40,8 @@ static void usage(FILE *out) {
                  "\nenvironment:\n"
                  "  SIAMCL_DEVICE      device SPEC when --device is not given\n"
                  "  SIAMCL_KERNEL_DIR  folder of the .cl kernel sources\n"
+                 "  SIAMCL_TUNING_DIR  folder of the GEMM tuning files (siamcl tune; default\n"
+                 "                     ~/.cache/siamcl/tuning)\n"
                  "\nexit status: 0 success, 1 a failure of the device or the OpenCL runtime,\n"
                  "2 bad input (a file, a config, a device choice), 130 interrupted.\n"
                  "\n`siamcl help COMMAND` or `siamcl COMMAND --help` describes a command.\n");

@@ -29,6 +29,7 @@ expect() {
 printf '[device]\nselect = auto\n' >"$tmp/ok.ini"
 
 expect help 0 'commands:' -- "$siamcl" --help
+expect help-tuning-dir 0 'SIAMCL_TUNING_DIR' -- "$siamcl" --help
 expect devices-help 0 'usage: siamcl devices' -- "$siamcl" devices --help
 expect help-command 0 'usage: siamcl devices' -- "$siamcl" help devices
 expect no-command 2 'usage:' -- "$siamcl"
