@@ -1,22 +1,16 @@
 // Batches gathered on the device from data that stays there: a step uploads nothing.
 
-// Row r of x: rows[left[first + r]] for r < pairs, then rows[right[first + r - pairs]].
-kernel void gather_pairs(global const float *rows, int width, global const int *left,
-                         global const int *right, int first, int pairs, global float *x,
-                         int x_off) {
-    int k = get_global_id(0);
-    if (k >= 2 * pairs * width) return;
-    int r = k / width, c = k % width;
-    int src = r < pairs ? left[first + r] : right[first + r - pairs];
-    x[x_off + k] = rows[(size_t)src * width + c];
-}
-
-// Row r of x: rows[first + r], for n rows.
-kernel void gather_rows(global const float *rows, int width, int first, int n, global float *x,
-                        int x_off) {
+// Row r of x (n rows): rows[left[first + r]] for r < split, else rows[right[first + r - split]].
+// A batch of pairs has split = pairs and n = 2 pairs (left sides, then right sides); a list of
+// rows has left = right and split = n.
+kernel void gather(global const float *rows, int width, global const int *left,
+                   global const int *right, int first, int split, int n, global float *x,
+                   int x_off) {
     int k = get_global_id(0);
     if (k >= n * width) return;
-    x[x_off + k] = rows[(size_t)first * width + k];
+    int r = k / width, c = k % width;
+    int src = r < split ? left[first + r] : right[first + r - split];
+    x[x_off + k] = rows[(size_t)src * width + c];
 }
 
 // out[r] = the column of the largest value of row r (the first on ties).

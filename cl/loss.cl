@@ -2,19 +2,18 @@
 // loss (a mean) with respect to its input; loss_reduce then adds the batch to a running sum on
 // the device, so a training step need not read anything back.
 
-// term = (score - y)^2; dscore = 2 (score - y) / B.
+// prelude.cl's mse_term: term = (score - y)^2; dscore = 2 (score - y) / B.
 kernel void mse(global const float *score, int s_off, global const float *y, int y_off,
                 global float *terms, global float *dscore, int ds_off, int pairs) {
     int i = get_global_id(0);
     if (i >= pairs) return;
-    float r = score[s_off + i] - y[y_off + i];
-    terms[i] = r * r;
-    dscore[ds_off + i] = 2.0f * r / pairs;
+    float ds;
+    terms[i] = mse_term(score[s_off + i], y[y_off + i], &ds);
+    dscore[ds_off + i] = ds / pairs;
 }
 
-// Hadsell, Chopra and LeCun (2006): term = y d^2 + (1 - y) max(0, margin - d)^2, where d is the
-// head's distance: 1 - x for a cosine head (is_cosine), x itself for a euclidean distance.
-// dx = dterm/dx / B.
+// prelude.cl's contrastive_term, where d is the head's distance: 1 - x for a cosine head
+// (is_cosine), x itself for a euclidean distance. dx = dterm/dx / B.
 kernel void contrastive(global const float *x, int x_off, global const float *y, int y_off,
                         global float *terms, global float *dx, int dx_off, int pairs, float margin,
                         int is_cosine) {
@@ -22,9 +21,8 @@ kernel void contrastive(global const float *x, int x_off, global const float *y,
     if (i >= pairs) return;
     float xi = x[x_off + i], t = y[y_off + i];
     float d = is_cosine ? 1.0f - xi : xi;
-    float gap = fmax(margin - d, 0.0f);
-    terms[i] = t * d * d + (1.0f - t) * gap * gap;
-    float dd = 2.0f * t * d - 2.0f * (1.0f - t) * gap;
+    float dd;
+    terms[i] = contrastive_term(d, t, margin, &dd);
     dx[dx_off + i] = (is_cosine ? -dd : dd) / pairs;
 }
 

@@ -20,41 +20,20 @@ kernel void clip_scale(global const float *partial, int parts, float max_norm,
     scale[1] = norm;
 }
 
-// Moments that decay toward zero (Adam's m by 0.9 a step wherever the gradient stays zero, as
-// for always-blank pixels) pass through the subnormal range, where a CPU takes a slow path on
-// every operation: the default job trained 30-40% slower on PoCL. Below FLT_MIN a moment no
-// longer changes an update, so it is stored as zero. The test is on the bits: written as
-// fabs(x) < FLT_MIN, PoCL left the optimizer kernels unvectorized, 2.5x slower.
-float flush_subnormal(float x) {
-    int bits = as_int(x); // zero exponent bits: zero or subnormal
-    return as_float(bits & 0x7f800000 ? bits : 0);
-}
-
-// AdamW: m, v the moment estimates; c1 = 1 / (1 - beta1^t), c2 = 1 / (1 - beta2^t); weight
-// decay is decoupled: p -= lr (mhat / (sqrt(vhat) + eps) + wd p).
+// AdamW (prelude.cl's adam_step) on every parameter.
 kernel void adam(global float *p, int p_off, global const float *g, int g_off, global float *m,
                  global float *v, global const float *scale, int n, float lr, float beta1,
                  float beta2, float eps, float wd, float c1, float c2) {
     int i = get_global_id(0);
     if (i >= n) return;
-    float gi = g[g_off + i] * scale[0];
-    float mi = flush_subnormal(beta1 * m[i] + (1.0f - beta1) * gi);
-    float vi = flush_subnormal(beta2 * v[i] + (1.0f - beta2) * gi * gi);
-    m[i] = mi;
-    v[i] = vi;
-    float pi = p[p_off + i];
-    p[p_off + i] = pi - lr * (mi * c1 / (sqrt(vi * c2) + eps) + wd * pi);
+    adam_step(&p[p_off + i], g[g_off + i], scale[0], &m[i], &v[i], lr, beta1, beta2, eps, wd, c1,
+              c2);
 }
 
-// SGD with momentum, weight decay as L2 on the gradient (as torch.optim.SGD):
-// g' = g + wd p; buf = momentum buf + g'; p -= lr buf.
+// SGD with momentum (prelude.cl's sgd_step) on every parameter.
 kernel void sgd(global float *p, int p_off, global const float *g, int g_off, global float *buf,
                 global const float *scale, int n, float lr, float momentum, float wd) {
     int i = get_global_id(0);
     if (i >= n) return;
-    float pi = p[p_off + i];
-    float gi = g[g_off + i] * scale[0] + wd * pi;
-    float b = flush_subnormal(momentum * buf[i] + gi);
-    buf[i] = b;
-    p[p_off + i] = pi - lr * b;
+    sgd_step(&p[p_off + i], g[g_off + i], scale[0], &buf[i], lr, momentum, wd);
 }

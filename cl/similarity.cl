@@ -133,7 +133,7 @@ kernel void euclidean_backward(global const float *emb, int e_off, global const 
 }
 
 // A training step's head and loss in one pass, for a cosine or euclidean head with raw output
-// and the mse or contrastive loss (cl/loss.cl has the same losses on a precomputed score):
+// and the mse or contrastive loss (prelude.cl's, as cl/loss.cl on a precomputed score):
 // term[i] and the gradient of the batch's mean loss with respect to the embeddings.
 kernel void pair_loss(global const float *emb, int e_off, global const float *y, int y_off,
                       global float *terms, global float *demb, int de_off, int pairs, int dim,
@@ -148,13 +148,11 @@ kernel void pair_loss(global const float *emb, int e_off, global const float *y,
     float d = euclidean ? distance_of(u, v, dim) : 1.0f - cs; // the head's distance
     float dd; // the gradient of the term with respect to d
     if (contrastive) {
-        float gap = fmax(margin - d, 0.0f);
-        terms[i] = t * d * d + (1.0f - t) * gap * gap;
-        dd = 2.0f * t * d - 2.0f * (1.0f - t) * gap;
+        terms[i] = contrastive_term(d, t, margin, &dd);
     } else {
-        float sim = euclidean ? exp(-d) : cs, r = sim - t;
-        terms[i] = r * r;
-        dd = 2.0f * r * (euclidean ? -sim : -1.0f);
+        float sim = euclidean ? exp(-d) : cs, dsim;
+        terms[i] = mse_term(sim, t, &dsim);
+        dd = dsim * (euclidean ? -sim : -1.0f);
     }
     if (euclidean)
         distance_grad(u, v, d, dd / n, du, dv, dim);

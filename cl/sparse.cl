@@ -6,16 +6,16 @@
 // which PoCL runs as SIMD where it left one column per work-item scalar (a row's last columns,
 // fewer than 8, go one by one).
 
-// z[r][c] without the bias, for batch row r: text left[first + r] when r < pairs, else
-// right[first + r - pairs]. In mean mode the sum is divided by the text's sum of values (an
-// empty text keeps 0). Work-item (s, r) takes columns 8s .. 8s + 7.
+// z[r][c] without the bias, for batch row r < rows: text left[first + r] when r < split, else
+// right[first + r - split] (gather.cl's rows of a batch). In mean mode the sum is divided by
+// the text's sum of values (an empty text keeps 0). Work-item (s, r) takes columns 8s .. 8s + 7.
 kernel void sparse_forward(global const float *w, int w_off, global const uint *offsets,
                            global const uint *indices, global const float *values,
-                           global const int *left, global const int *right, int first, int pairs,
-                           int out, int mean, global float *z, int z_off) {
+                           global const int *left, global const int *right, int first, int split,
+                           int rows, int out, int mean, global float *z, int z_off) {
     int c = get_global_id(0) * 8, r = get_global_id(1);
-    if (c >= out || r >= 2 * pairs) return;
-    int t = r < pairs ? left[first + r] : right[first + r - pairs];
+    if (c >= out || r >= rows) return;
+    int t = r < split ? left[first + r] : right[first + r - split];
     uint k0 = offsets[t], k1 = offsets[t + 1];
     w += w_off + c;
     z += z_off + r * out + c;
@@ -59,15 +59,8 @@ kernel void sparse_grad(global const int *seg, global const int *rows, global co
     }
 }
 
-// Subnormal moments are stored as zero, as in optim.cl: they cost a CPU a slow path on every
-// operation and no longer change an update.
-float flush_subnormal(float x) {
-    int bits = as_int(x); // zero exponent bits: zero or subnormal
-    return as_float(bits & 0x7f800000 ? bits : 0);
-}
-
 // Lazy AdamW on the rows of W named by features[fs .. fs + nfeat), from the compact gradient g:
-// the formula of optim.cl's adam on those rows and their moments only.
+// prelude.cl's adam_step (optim.cl's adam) on those rows and their moments only.
 kernel void sparse_adam(global float *w, int w_off, global const float *g, int g_off,
                         global const uint *features, int fs, int nfeat, int out, global float *m,
                         global float *v, float lr, float beta1, float beta2, float eps, float wd,
@@ -75,17 +68,13 @@ kernel void sparse_adam(global float *w, int w_off, global const float *g, int g
     int c = get_global_id(0), u = get_global_id(1);
     if (c >= out || u >= nfeat) return;
     size_t j = (size_t)features[fs + u] * out + c;
-    float gi = g[g_off + u * out + c];
-    float mi = flush_subnormal(beta1 * m[j] + (1.0f - beta1) * gi);
-    float vi = flush_subnormal(beta2 * v[j] + (1.0f - beta2) * gi * gi);
-    m[j] = mi;
-    v[j] = vi;
     w += w_off;
-    float wi = w[j];
-    w[j] = wi - lr * (mi * c1 / (sqrt(vi * c2) + eps) + wd * wi);
+    adam_step(&w[j], g[g_off + u * out + c], 1.0f, &m[j], &v[j], lr, beta1, beta2, eps, wd, c1,
+              c2);
 }
 
-// Lazy SGD with momentum on the same rows: optim.cl's sgd (L2 weight decay on the gradient).
+// Lazy SGD with momentum on the same rows: prelude.cl's sgd_step (L2 weight decay on the
+// gradient).
 kernel void sparse_sgd(global float *w, int w_off, global const float *g, int g_off,
                        global const uint *features, int fs, int nfeat, int out, global float *buf,
                        float lr, float momentum, float wd) {
@@ -93,8 +82,5 @@ kernel void sparse_sgd(global float *w, int w_off, global const float *g, int g_
     if (c >= out || u >= nfeat) return;
     size_t j = (size_t)features[fs + u] * out + c;
     w += w_off;
-    float wi = w[j];
-    float b = flush_subnormal(momentum * buf[j] + g[g_off + u * out + c] + wd * wi);
-    buf[j] = b;
-    w[j] = wi - lr * b;
+    sgd_step(&w[j], g[g_off + u * out + c], 1.0f, &buf[j], lr, momentum, wd);
 }

@@ -1,4 +1,4 @@
-#include "siamcl/atomic_file.h"
+#include "atomic_file.h"
 #include "siamcl/error.h"
 
 #include <errno.h>

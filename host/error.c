@@ -3,15 +3,16 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-static char last_message[4096];
-static int quiet;
+/* Per thread, so that two threads with their own models keep their own errors. */
+static _Thread_local char last_message[4096];
+static _Thread_local int last_code;
 
 int sc_error(int code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(last_message, sizeof last_message, fmt, ap);
     va_end(ap);
-    if (!quiet) fprintf(stderr, "siamcl: %s\n", last_message);
+    last_code = code;
     return code;
 }
 
@@ -19,8 +20,8 @@ const char *sc_last_error(void) {
     return last_message;
 }
 
-void sc_error_set_quiet(int q) {
-    quiet = q;
+int sc_last_error_code(void) {
+    return last_code;
 }
 
 int sc_cl_fail(cl_int err, const char *call, const char *file, int line) {

@@ -21,32 +21,12 @@ uint32_t sc_fnv1a32(const void *data, size_t n, uint32_t h) {
     return h;
 }
 
-static int valid_buckets(long b) {
+int sc_buckets_valid(long b) {
     return b >= (long)SC_BUCKETS_MIN && b <= (long)SC_BUCKETS_MAX && !(b & (b - 1));
 }
 
-int sc_features_config_read(sc_config *cfg, sc_features_config *out) {
-    const char *s = "features";
-    long buckets;
-    int weighting;
-    SC_TRY(sc_cfg_bool(cfg, s, "trigrams", 1, &out->trigrams));
-    SC_TRY(sc_cfg_bool(cfg, s, "unigrams", 1, &out->unigrams));
-    SC_TRY(sc_cfg_bool(cfg, s, "bigrams", 0, &out->bigrams));
-    SC_TRY(sc_cfg_int(cfg, s, "buckets", SC_BUCKETS_DEFAULT, LONG_MIN, LONG_MAX, &buckets));
-    SC_TRY(sc_cfg_enum(cfg, s, "weighting", sc_weighting_names, SC_WEIGHT_COUNT, &weighting));
-    if (!valid_buckets(buckets))
-        return sc_cfg_invalid(cfg, s, "buckets", "expected a power of two in 16..16777216");
-    /* trigrams is on unless set, so when every family is off it was set */
-    if (!out->trigrams && !out->unigrams && !out->bigrams)
-        return sc_cfg_invalid(cfg, s, "trigrams",
-                              "trigrams, unigrams and bigrams are all off; turn one on");
-    out->buckets = (uint32_t)buckets;
-    out->weighting = (sc_weighting)weighting;
-    return SC_OK;
-}
-
 static int check_config(const sc_features_config *c) {
-    if (!valid_buckets((long)c->buckets))
+    if (!sc_buckets_valid((long)c->buckets))
         return sc_error(SC_EINPUT, "features: %u buckets is not a power of two in 16..16777216",
                         c->buckets);
     if (!c->trigrams && !c->unigrams && !c->bigrams)
@@ -190,11 +170,4 @@ int sc_featurize(const sc_features_config *c, const char *const *texts, size_t n
     free(s.hits);
     if (rc != SC_OK) sc_csr_free(out);
     return rc;
-}
-
-void sc_csr_free(sc_csr *m) {
-    free(m->offsets);
-    free(m->indices);
-    free(m->values);
-    memset(m, 0, sizeof *m);
 }

@@ -25,16 +25,18 @@ void sc_pairs_dev_free(sc_pairs_dev *p) {
     memset(p, 0, sizeof *p);
 }
 
-int sc_gather_pairs(sc_runtime *rt, cl_mem rows, size_t width, const sc_pairs_dev *p, size_t first,
-                    size_t pairs, sc_view x, sc_view y) {
-    SC_TRY(sc_launch1(rt, "gather", "gather_pairs", 2 * pairs * width, SC_MEM(rows), SC_INT(width),
-                      SC_MEM(p->left), SC_MEM(p->right), SC_INT(first), SC_INT(pairs), SC_VIEW(x)));
-    return sc_copy(rt, y, (sc_view){p->target, first}, pairs);
+sc_row_index sc_pairs_index(const sc_pairs_dev *p, size_t first, size_t pairs) {
+    return (sc_row_index){p->left, p->right, first, pairs, 2 * pairs};
 }
 
-int sc_gather_rows(sc_runtime *rt, cl_mem rows, size_t width, size_t first, size_t n, sc_view x) {
-    return sc_launch1(rt, "gather", "gather_rows", n * width, SC_MEM(rows), SC_INT(width),
-                      SC_INT(first), SC_INT(n), SC_VIEW(x));
+sc_row_index sc_list_index(cl_mem index, size_t first, size_t n) {
+    return (sc_row_index){index, index, first, n, n};
+}
+
+int sc_gather(sc_runtime *rt, cl_mem rows, size_t width, const sc_row_index *ix, sc_view x) {
+    return sc_launch1(rt, "gather", "gather", ix->n * width, SC_MEM(rows), SC_INT(width),
+                      SC_MEM(ix->left), SC_MEM(ix->right), SC_INT(ix->first), SC_INT(ix->split),
+                      SC_INT(ix->n), SC_VIEW(x));
 }
 
 /* Query rows per product: bounds the similarity block to about 64 MiB. */

@@ -1,5 +1,5 @@
-#include "siamcl/gemm_bench.h"
-#include "siamcl/progress.h"
+#include "gemm_bench.h"
+#include "progress.h"
 #include "siamcl/rng.h"
 
 #include <math.h>

@@ -1,9 +1,10 @@
 #include "siamcl/job.h"
 
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
-const char *const sc_data_format_names[] = {"idx", "csv", NULL};
+const char *const sc_data_format_names[] = {"idx", "csv", "npy", NULL};
 
 static int read_csv_data(sc_config *cfg, sc_data_config *d) {
     int enc, n;
@@ -21,6 +22,57 @@ static int read_csv_data(sc_config *cfg, sc_data_config *d) {
     return sc_features_config_read(cfg, &d->features);
 }
 
+/* npy with labels: a test set of its own (vectors and labels together), else a seeded share
+ * of the rows held out for test. */
+static int read_npy_labels(sc_config *cfg, sc_data_config *d) {
+    SC_TRY(sc_cfg_str(cfg, "data", "test", "", &d->test));
+    SC_TRY(sc_cfg_str(cfg, "data", "test_labels", "", &d->test_labels));
+    if (*d->test && !*d->test_labels)
+        return sc_cfg_invalid(cfg, "data", "test",
+                              "needs [data] test_labels, the labels of the test vectors");
+    if (*d->test_labels && !*d->test)
+        return sc_cfg_invalid(cfg, "data", "test_labels",
+                              "needs [data] test, the test vectors these labels belong to");
+    if (!*d->test) {
+        SC_TRY(sc_cfg_float(cfg, "data", "test_fraction", 0.2, 0.0, 0.9, &d->test_fraction));
+        if (d->test_fraction <= 0)
+            return sc_cfg_invalid(cfg, "data", "test_fraction",
+                                  "expected a share above 0 (or [data] test and test_labels)");
+    }
+    return sc_cfg_float(cfg, "data", "validation", 0.1, 0.0, 0.9, &d->validation);
+}
+
+/* npy with a CSV of pairs: split by group as the text kind's rows. */
+static int read_npy_pairs(sc_config *cfg, sc_data_config *d) {
+    int n;
+    SC_TRY(sc_cfg_str(cfg, "data", "right_vectors", "", &d->right_vectors));
+    SC_TRY(sc_cfg_str(cfg, "data", "group", "", &d->group));
+    SC_TRY(sc_cfg_int_list(cfg, "data", "split", "70,10,20", 0, d->split, 3, &n));
+    if (n != 3 || d->split[0] + d->split[1] + d->split[2] != 100 || !d->split[0] || !d->split[1])
+        return sc_cfg_invalid(cfg, "data", "split",
+                              "expected train,validation,test percentages adding up to 100, "
+                              "train and validation above 0");
+    return SC_OK;
+}
+
+/* npy: the vectors (no default: they are the user's own), paired by labels or by a CSV. */
+static int read_npy_data(sc_config *cfg, sc_data_config *d) {
+    SC_TRY(sc_cfg_str(cfg, "data", "path", "", &d->path));
+    if (!*d->path)
+        return sc_cfg_invalid(cfg, "data", "path", "format = npy needs the .npy file of vectors");
+    SC_TRY(sc_cfg_str(cfg, "data", "labels", "", &d->labels));
+    SC_TRY(sc_cfg_str(cfg, "data", "pairs", "", &d->pairs));
+    if (*d->labels && *d->pairs)
+        return sc_cfg_invalid(cfg, "data", "pairs",
+                              "[data] labels and pairs are two ways to pair the vectors; give "
+                              "one of them");
+    if (!*d->labels && !*d->pairs)
+        return sc_cfg_invalid(cfg, "data", "labels",
+                              "format = npy needs [data] labels = FILE.npy (class labels) or "
+                              "[data] pairs = FILE.csv (left,right,target)");
+    return *d->labels ? read_npy_labels(cfg, d) : read_npy_pairs(cfg, d);
+}
+
 static int read_data(sc_config *cfg, sc_data_config *d) {
     int format;
     SC_TRY(sc_cfg_enum(cfg, "data", "format", sc_data_format_names, SC_DATA_IDX, &format));
@@ -29,8 +81,29 @@ static int read_data(sc_config *cfg, sc_data_config *d) {
         SC_TRY(sc_cfg_str(cfg, "data", "path", "data/home-depot/train.csv", &d->path));
         return read_csv_data(cfg, d);
     }
+    if (d->format == SC_DATA_NPY) return read_npy_data(cfg, d);
     SC_TRY(sc_cfg_str(cfg, "data", "path", "/usr/share/datasets/fashion-mnist", &d->path));
     return sc_cfg_float(cfg, "data", "validation", 0.1, 0.0, 0.9, &d->validation);
+}
+
+int sc_features_config_read(sc_config *cfg, sc_features_config *out) {
+    const char *s = "features";
+    long buckets;
+    int weighting;
+    SC_TRY(sc_cfg_bool(cfg, s, "trigrams", 1, &out->trigrams));
+    SC_TRY(sc_cfg_bool(cfg, s, "unigrams", 1, &out->unigrams));
+    SC_TRY(sc_cfg_bool(cfg, s, "bigrams", 0, &out->bigrams));
+    SC_TRY(sc_cfg_int(cfg, s, "buckets", SC_BUCKETS_DEFAULT, LONG_MIN, LONG_MAX, &buckets));
+    SC_TRY(sc_cfg_enum(cfg, s, "weighting", sc_weighting_names, SC_WEIGHT_COUNT, &weighting));
+    if (!sc_buckets_valid(buckets))
+        return sc_cfg_invalid(cfg, s, "buckets", "expected a power of two in 16..16777216");
+    /* trigrams is on unless set, so when every family is off it was set */
+    if (!out->trigrams && !out->unigrams && !out->bigrams)
+        return sc_cfg_invalid(cfg, s, "trigrams",
+                              "trigrams, unigrams and bigrams are all off; turn one on");
+    out->buckets = (uint32_t)buckets;
+    out->weighting = (sc_weighting)weighting;
+    return SC_OK;
 }
 
 static int read_train(sc_config *cfg, sc_train_config *t) {

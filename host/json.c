@@ -1,4 +1,4 @@
-#include "siamcl/json.h"
+#include "json.h"
 #include "siamcl/error.h"
 
 #include <stdarg.h>

@@ -2,24 +2,6 @@
 
 const char *const sc_loss_names[] = {"mse", "contrastive", "softmax", NULL};
 
-int sc_loss_config_read(sc_config *cfg, sc_loss_config *out) {
-    int kind;
-    double v;
-    SC_TRY(sc_cfg_enum(cfg, "train", "loss", sc_loss_names, SC_LOSS_MSE, &kind));
-    out->kind = (sc_loss_kind)kind;
-    out->margin = 0.5f;
-    out->scale = 20.0f;
-    if (kind == SC_LOSS_CONTRASTIVE) {
-        SC_TRY(sc_cfg_float(cfg, "train", "margin", 0.5, 0.0, 1e6, &v));
-        out->margin = (float)v;
-    }
-    if (kind == SC_LOSS_SOFTMAX) {
-        SC_TRY(sc_cfg_float(cfg, "train", "scale", 20.0, 1e-3, 1e3, &v));
-        out->scale = (float)v;
-    }
-    return SC_OK;
-}
-
 int sc_mse(sc_runtime *rt, sc_view score, sc_view y, cl_mem terms, sc_view dscore, size_t pairs) {
     return sc_launch1(rt, "loss", "mse", pairs, SC_VIEW(score), SC_VIEW(y), SC_MEM(terms),
                       SC_VIEW(dscore), SC_INT(pairs));

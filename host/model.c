@@ -223,41 +223,55 @@ void sc_model_free(sc_model *m) {
     free(m);
 }
 
-int sc_model_text_batch(sc_model *m, const sc_csr_dev *x, const sc_pairs_dev *p, size_t first,
-                        const sc_sparse_plan_dev *plan, size_t step) {
-    m->text.x = x;
-    m->text.pairs = p;
-    m->text.first = first;
-    m->text.plan = plan;
-    m->text.step = step;
-    if (!plan || plan->max_features <= m->sparse_rows) return SC_OK;
+int sc_model_plan(sc_model *m, const sc_inputs *in, const sc_pairs *pairs, size_t batch,
+                  sc_sparse_plan_dev *out) {
+    memset(out, 0, sizeof *out);
+    if (!m->cfg.sparse_input) return SC_OK;
+    sc_sparse_plan plan;
+    SC_TRY(sc_sparse_plan_build(&m->sparse, in->csr, pairs->left, pairs->right, pairs->n, batch,
+                                &plan));
+    int rc = sc_sparse_plan_upload(m->rt, &plan, out);
+    size_t rows = plan.max_features;
+    sc_sparse_plan_free(&plan);
+    if (rc != SC_OK || rows <= m->sparse_rows) return rc;
     sc_buffer_free(m->sparse_grad);
     m->sparse_grad = NULL;
     m->sparse_rows = 0;
-    SC_TRY(
-        sc_buffer_new(m->rt, plan->max_features * m->sparse.out * sizeof(float), &m->sparse_grad));
-    m->sparse_rows = plan->max_features;
+    SC_TRY(sc_buffer_new(m->rt, rows * m->sparse.out * sizeof(float), &m->sparse_grad));
+    m->sparse_rows = rows;
     return SC_OK;
 }
 
-static int first_layer_forward(sc_model *m, size_t rows) {
-    if (!m->cfg.sparse_input)
-        return sc_dense_forward(m->rt, &m->tower[0], sc_model_params(m), m->ws.act[0], m->ws.act[1],
-                                rows);
-    if (!m->text.x || rows % 2)
-        return sc_error(SC_ERR, "a text model needs a batch of pairs (sc_model_text_batch)");
-    return sc_sparse_forward(m->rt, &m->sparse, sc_model_params(m), m->text.x, m->text.pairs,
-                             m->text.first, rows / 2, m->ws.act[1]);
+/* The first layer's output for the rows ix names: dense rows gathered into the input and
+ * multiplied, or the embedding bag of sparse rows. */
+static int first_layer_forward(sc_model *m, const sc_inputs *in, const sc_row_index *ix) {
+    if (ix->n > 2 * m->max_pairs)
+        return sc_error(SC_ERR, "a batch of %zu rows exceeds the model's %zu", ix->n,
+                        2 * m->max_pairs);
+    if (m->cfg.sparse_input)
+        return sc_sparse_forward(m->rt, &m->sparse, sc_model_params(m), &in->csr_dev, ix,
+                                 m->ws.act[1]);
+    SC_TRY(sc_gather(m->rt, in->dense, in->width, ix, m->ws.act[0]));
+    return sc_dense_forward(m->rt, &m->tower[0], sc_model_params(m), m->ws.act[0], m->ws.act[1],
+                            ix->n);
 }
 
-int sc_model_embed(sc_model *m, size_t rows) {
-    SC_TRY(first_layer_forward(m, rows));
+int sc_model_embed(sc_model *m, const sc_inputs *in, const sc_row_index *ix) {
+    size_t rows = ix->n;
+    SC_TRY(first_layer_forward(m, in, ix));
     for (int l = 1; l < m->ntower; l++)
         SC_TRY(sc_dense_forward(m->rt, &m->tower[l], sc_model_params(m), m->ws.act[l],
                                 m->ws.act[l + 1], rows));
     if (!m->cfg.normalize) return SC_OK;
     return sc_normalize_forward(m->rt, m->ws.act[m->ntower], m->ws.emb, m->ws.norm, rows,
                                 (size_t)sc_model_embedding_width(m));
+}
+
+/* The batch's embeddings and targets, in the workspace. */
+static int embed_batch(sc_model *m, const sc_batch *b) {
+    sc_row_index ix = sc_pairs_index(b->pairs, b->first, b->n);
+    SC_TRY(sc_model_embed(m, b->in, &ix));
+    return sc_copy(m->rt, m->ws.y, (sc_view){b->pairs->target, b->first}, b->n);
 }
 
 static int mlp_forward(sc_model *m, size_t pairs, size_t dim) {
@@ -270,12 +284,8 @@ static int mlp_forward(sc_model *m, size_t pairs, size_t dim) {
     return SC_OK;
 }
 
-int sc_model_forward(sc_model *m, size_t pairs) {
-    SC_TRY(sc_model_embed(m, 2 * pairs));
-    return sc_model_head_forward(m, pairs);
-}
-
-int sc_model_head_forward(sc_model *m, size_t pairs) {
+/* The head and output map on the embeddings in the workspace. */
+static int head_forward(sc_model *m, size_t pairs) {
     size_t dim = (size_t)sc_model_embedding_width(m);
     switch (m->cfg.head) {
     case SC_HEAD_COSINE:
@@ -291,6 +301,21 @@ int sc_model_head_forward(sc_model *m, size_t pairs) {
     if (m->cfg.output == SC_OUTPUT_RAW) return SC_OK;
     return sc_range_forward(m->rt, m->ws.sim, sc_model_params(m), m->ab, m->ws.score, pairs,
                             m->cfg.target_min, m->cfg.target_max);
+}
+
+int sc_model_forward(sc_model *m, const sc_batch *b) {
+    SC_TRY(embed_batch(m, b));
+    return head_forward(m, b->n);
+}
+
+int sc_model_score_embeddings(sc_model *m, sc_view left, sc_view right, size_t n) {
+    size_t E = (size_t)sc_model_embedding_width(m);
+    if (n > m->max_pairs)
+        return sc_error(SC_ERR, "%zu pairs exceed the model's batch of %zu", n, m->max_pairs);
+    /* the head reads pair i's sides at rows i and n + i */
+    SC_TRY(sc_copy(m->rt, m->ws.emb, left, n * E));
+    SC_TRY(sc_copy(m->rt, sc_view_at(m->ws.emb, n * E), right, n * E));
+    return head_forward(m, n);
 }
 
 static void swap(sc_view *a, sc_view *b) {
@@ -392,7 +417,8 @@ static int loss_backward(sc_model *m, size_t pairs, sc_view *cur, sc_view *other
 }
 
 /* From the embeddings' gradient in cur (other: scratch) to every tower parameter's. */
-static int tower_backward(sc_model *m, size_t pairs, sc_view cur, sc_view other) {
+static int tower_backward(sc_model *m, const sc_batch *b, sc_view cur, sc_view other) {
+    size_t pairs = b->n;
     size_t R = 2 * pairs, E = (size_t)sc_model_embedding_width(m);
     if (m->cfg.normalize) {
         SC_TRY(sc_normalize_backward(m->rt, m->ws.emb, m->ws.norm, cur, other, R, E));
@@ -407,9 +433,9 @@ static int tower_backward(sc_model *m, size_t pairs, sc_view cur, sc_view other)
     if (!m->cfg.sparse_input)
         return sc_dense_backward(m->rt, &m->tower[0], sc_model_params(m), sc_model_grads(m),
                                  m->ws.act[0], m->ws.act[1], cur, (sc_view){NULL, 0}, R);
-    if (!m->text.plan) return sc_error(SC_ERR, "training a text model needs the epoch's plan");
-    return sc_sparse_backward(m->rt, &m->sparse, m->text.plan, m->text.step, sc_model_grads(m),
-                              m->ws.act[1], cur, (sc_view){m->sparse_grad, 0});
+    if (!b->plan) return sc_error(SC_ERR, "training a sparse first layer needs the epoch's plan");
+    return sc_sparse_backward(m->rt, &m->sparse, b->plan, b->step, sc_model_grads(m), m->ws.act[1],
+                              cur, (sc_view){m->sparse_grad, 0});
 }
 
 /* A cosine or euclidean head with raw output under mse or contrastive: one kernel takes the
@@ -419,20 +445,21 @@ static int fused_head_loss(const sc_model *m) {
            (m->loss.kind == SC_LOSS_MSE || m->loss.kind == SC_LOSS_CONTRASTIVE);
 }
 
-int sc_model_train_pass(sc_model *m, size_t pairs) {
+int sc_model_train_pass(sc_model *m, const sc_batch *b) {
     sc_view cur = m->ws.grad_a, other = m->ws.grad_b;
-    SC_TRY(sc_model_embed(m, 2 * pairs));
+    size_t pairs = b->n;
+    SC_TRY(embed_batch(m, b));
     if (fused_head_loss(m)) {
         SC_TRY(sc_pair_loss(m->rt, m->ws.emb, m->ws.y, m->ws.terms, cur, pairs,
                             (size_t)sc_model_embedding_width(m), m->cfg.head == SC_HEAD_EUCLIDEAN,
                             m->loss.kind == SC_LOSS_CONTRASTIVE, m->loss.margin));
         SC_TRY(reduce_loss(m, pairs));
     } else {
-        SC_TRY(sc_model_head_forward(m, pairs));
+        SC_TRY(head_forward(m, pairs));
         SC_TRY(sc_model_loss(m, pairs));
         SC_TRY(loss_backward(m, pairs, &cur, &other));
     }
-    return tower_backward(m, pairs, cur, other);
+    return tower_backward(m, b, cur, other);
 }
 
 int sc_model_loss_read(sc_model *m, double *mean, double *last) {
@@ -472,11 +499,12 @@ void sc_model_optimizer_free(sc_model_optimizer *o) {
     o->sparse = NULL;
 }
 
-int sc_model_optimizer_step(sc_model *m, sc_model_optimizer *o) {
+int sc_model_optimizer_step(sc_model *m, sc_model_optimizer *o, const sc_batch *b) {
     SC_TRY(sc_optimizer_step(o->dense, sc_view_at(sc_model_params(m), m->table),
                              sc_view_at(sc_model_grads(m), m->table)));
     if (!o->sparse) return SC_OK;
-    return sc_sparse_optimizer_step(o->sparse, sc_model_params(m), m->text.plan, m->text.step,
+    if (!b->plan) return sc_error(SC_ERR, "a sparse first layer's step needs the epoch's plan");
+    return sc_sparse_optimizer_step(o->sparse, sc_model_params(m), b->plan, b->step,
                                     (sc_view){m->sparse_grad, 0});
 }
 

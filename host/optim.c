@@ -8,35 +8,6 @@ const char *const sc_optim_names[] = {"adam", "sgd", NULL};
 /* Work-items for the partial sums of the gradient norm. */
 #define NORM_PARTS 256
 
-int sc_optim_config_read(sc_config *cfg, sc_optim_config *o) {
-    int kind;
-    double v;
-    SC_TRY(sc_cfg_enum(cfg, "train", "optimizer", sc_optim_names, SC_OPT_ADAM, &kind));
-    o->kind = (sc_optim_kind)kind;
-    SC_TRY(sc_cfg_float(cfg, "train", "lr", kind == SC_OPT_ADAM ? 1e-3 : 1e-2, 0, 10, &v));
-    o->lr = (float)v;
-    o->beta1 = 0.9f;
-    o->beta2 = 0.999f;
-    o->eps = 1e-8f;
-    o->momentum = 0.9f;
-    if (kind == SC_OPT_ADAM) {
-        SC_TRY(sc_cfg_float(cfg, "train", "beta1", 0.9, 0, 0.999999, &v));
-        o->beta1 = (float)v;
-        SC_TRY(sc_cfg_float(cfg, "train", "beta2", 0.999, 0, 0.999999, &v));
-        o->beta2 = (float)v;
-        SC_TRY(sc_cfg_float(cfg, "train", "eps", 1e-8, 1e-30, 1, &v));
-        o->eps = (float)v;
-    } else {
-        SC_TRY(sc_cfg_float(cfg, "train", "momentum", 0.9, 0, 0.999999, &v));
-        o->momentum = (float)v;
-    }
-    SC_TRY(sc_cfg_float(cfg, "train", "weight_decay", 0, 0, 1, &v));
-    o->weight_decay = (float)v;
-    SC_TRY(sc_cfg_float(cfg, "train", "clip_norm", 0, 0, 1e9, &v));
-    o->clip_norm = (float)v;
-    return SC_OK;
-}
-
 int sc_optimizer_create(sc_runtime *rt, const sc_optim_config *cfg, size_t n, sc_optimizer **out) {
     sc_optimizer *o = calloc(1, sizeof *o);
     *out = NULL;

@@ -1,4 +1,4 @@
-#include "siamcl/progress.h"
+#include "progress.h"
 
 #include <time.h>
 #include <unistd.h>

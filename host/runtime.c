@@ -1,5 +1,4 @@
 #include "siamcl/runtime.h"
-#include "siamcl/tune.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +39,7 @@ int sc_kernel_dir_find(const char *env, const char *build, const char *install, 
                     build ? build : "(no build tree)", install ? install : "(no install prefix)");
 }
 
-int sc_runtime_open(sc_runtime **out, const char *spec, int quiet) {
+int sc_runtime_open(sc_runtime **out, const char *spec) {
     sc_device_desc *devs;
     int n, chosen;
     *out = NULL;
@@ -74,15 +73,6 @@ int sc_runtime_open(sc_runtime **out, const char *spec, int quiet) {
     clGetDeviceInfo(rt->dev.device_id, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof max_group, &max_group,
                     NULL);
     rt->group = max_group < 64 ? max_group : 64;
-    if (!quiet)
-        fprintf(stderr, "siamcl: device: %s | %s | driver %s | %.1f GiB | %u compute units\n",
-                rt->dev.platform, rt->dev.name, rt->dev.driver, rt->dev.global_mem / 1073741824.0,
-                rt->dev.compute_units);
-    rc = sc_tuning_apply_stored(rt, quiet);
-    if (rc != SC_OK) {
-        sc_runtime_close(rt);
-        return rc;
-    }
     *out = rt;
     return SC_OK;
 }
@@ -126,14 +116,48 @@ static void report_build_log(sc_runtime *rt, cl_program prog, const char *path, 
     free(log);
 }
 
+/* `#line 1 "name"` for the basename of path, so that the build log names the file and counts its
+ * own lines. A character that would need escaping in the string becomes '_' (the error message
+ * names the whole path anyway). */
+static void line_directive(const char *path, char *out, size_t size) {
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    char name[256];
+    size_t n = 0;
+    for (; base[n] && n + 1 < sizeof name; n++) {
+        unsigned char c = (unsigned char)base[n];
+        name[n] = c == '"' || c == '\\' || c < 0x20 ? '_' : (char)c;
+    }
+    name[n] = '\0';
+    snprintf(out, size, "#line 1 \"%s\"\n", name);
+}
+
 int sc_program_build_file(sc_runtime *rt, const char *path, cl_program *program) {
-    size_t len = 0;
-    char *src = read_text(path, &len);
+    char prelude_path[1200];
+    size_t prelude_len = 0, len = 0;
     *program = NULL;
-    if (!src) return sc_error(SC_EINPUT, "%s: cannot read kernel source", path);
+    snprintf(prelude_path, sizeof prelude_path, "%s/%s", rt->kernel_dir, SC_PRELUDE_FILE);
+    char *prelude = read_text(prelude_path, &prelude_len);
+    if (!prelude)
+        return sc_error(
+            SC_EINPUT,
+            "%s: cannot read the kernel prelude (helpers every kernel file is built with)",
+            prelude_path);
+    char *src = read_text(path, &len);
+    if (!src) {
+        free(prelude);
+        return sc_error(SC_EINPUT, "%s: cannot read kernel source", path);
+    }
+    /* The prelude's text is part of the source, not an #include: a runtime that caches binaries
+     * by source (PoCL) then rebuilds whenever either file changes. The seam starts on a line of
+     * its own, whether or not the prelude ends with a newline. */
+    char seam[300] = "\n";
+    line_directive(path, seam + 1, sizeof seam - 1);
+    const char *srcs[] = {"#line 1 \"" SC_PRELUDE_FILE "\"\n", prelude, seam, src};
+    size_t lens[] = {strlen(srcs[0]), prelude_len, strlen(seam), len};
     cl_int err;
-    const char *srcs[] = {src};
-    cl_program prog = clCreateProgramWithSource(rt->ctx, 1, srcs, &len, &err);
+    cl_program prog = clCreateProgramWithSource(rt->ctx, 4, srcs, lens, &err);
+    free(prelude);
     free(src);
     if (err != CL_SUCCESS) return sc_cl_fail(err, path, __FILE__, __LINE__);
     err = clBuildProgram(prog, 1, &rt->dev.device_id, "-cl-std=CL1.2", NULL, NULL);

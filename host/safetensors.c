@@ -1,7 +1,7 @@
 #include "siamcl/safetensors.h"
-#include "siamcl/atomic_file.h"
+#include "atomic_file.h"
 #include "siamcl/error.h"
-#include "siamcl/json.h"
+#include "json.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -41,12 +41,12 @@ void sc_csr_dev_free(sc_csr_dev *m) {
 }
 
 int sc_sparse_forward(sc_runtime *rt, const sc_sparse_layer *l, sc_view params, const sc_csr_dev *x,
-                      const sc_pairs_dev *p, size_t first, size_t pairs, sc_view y) {
-    SC_TRY(launch8(rt, "sparse_forward", l->out, 2 * pairs, SC_VIEW(sc_view_at(params, l->w)),
-                   SC_MEM(x->offsets), SC_MEM(x->indices), SC_MEM(x->values), SC_MEM(p->left),
-                   SC_MEM(p->right), SC_INT(first), SC_INT(pairs), SC_INT(l->out), SC_INT(l->mean),
-                   SC_VIEW(y)));
-    return sc_bias_act_forward(rt, y, sc_view_at(params, l->b), 2 * pairs, l->out, l->act);
+                      const sc_row_index *ix, sc_view y) {
+    SC_TRY(launch8(rt, "sparse_forward", l->out, ix->n, SC_VIEW(sc_view_at(params, l->w)),
+                   SC_MEM(x->offsets), SC_MEM(x->indices), SC_MEM(x->values), SC_MEM(ix->left),
+                   SC_MEM(ix->right), SC_INT(ix->first), SC_INT(ix->split), SC_INT(ix->n),
+                   SC_INT(l->out), SC_INT(l->mean), SC_VIEW(y)));
+    return sc_bias_act_forward(rt, y, sc_view_at(params, l->b), ix->n, l->out, l->act);
 }
 
 /* The pairs of a step (the last one may be short). */

@@ -1,5 +1,6 @@
 #include "siamcl/textdata.h"
-#include "siamcl/atomic_file.h"
+#include "atomic_file.h"
+#include "siamcl/error.h"
 #include "siamcl/rng.h"
 
 #include <math.h>
@@ -61,9 +62,9 @@ static int group_rows(const sc_csv *t, int col, size_t n, uint32_t *group, size_
     return SC_OK;
 }
 
-/* Shuffles the groups with seed and deals them out in the configured shares. */
-static int split_groups(const sc_data_config *c, const uint32_t *group, size_t ngroups,
-                        uint64_t seed, sc_text_data *d) {
+/* Shuffles the groups with seed and deals them out in the shares of split. */
+static int split_groups(const int split[3], const uint32_t *group, size_t ngroups, uint64_t seed,
+                        size_t n, uint8_t *which_row, size_t count[3]) {
     uint32_t *order = malloc((ngroups ? ngroups : 1) * sizeof *order);
     uint8_t *which = malloc(ngroups ? ngroups : 1);
     if (!order || !which) {
@@ -79,17 +80,27 @@ static int split_groups(const sc_data_config *c, const uint32_t *group, size_t n
         order[i - 1] = order[j];
         order[j] = x;
     }
-    size_t ntrain = (size_t)llround(ngroups * c->split[0] / 100.0);
-    size_t nval = (size_t)llround(ngroups * c->split[1] / 100.0);
+    size_t ntrain = (size_t)llround(ngroups * split[0] / 100.0);
+    size_t nval = (size_t)llround(ngroups * split[1] / 100.0);
     for (size_t i = 0; i < ngroups; i++)
         which[order[i]] = i < ntrain          ? SC_SPLIT_TRAIN
                           : i < ntrain + nval ? SC_SPLIT_VAL
                                               : SC_SPLIT_TEST;
-    memset(d->count, 0, sizeof d->count);
-    for (size_t row = 0; row < d->n; row++) d->count[d->split[row] = which[group[row]]]++;
+    memset(count, 0, 3 * sizeof *count);
+    for (size_t row = 0; row < n; row++) count[which_row[row] = which[group[row]]]++;
     free(order);
     free(which);
     return SC_OK;
+}
+
+int sc_group_split(const sc_csv *t, int col, size_t n, const int split[3], uint64_t seed,
+                   uint8_t *which, size_t count[3], size_t *ngroups) {
+    uint32_t *group = malloc((n ? n : 1) * sizeof *group);
+    if (!group) return sc_error(SC_ERR, "out of memory");
+    int rc = group_rows(t, col, n, group, ngroups);
+    if (rc == SC_OK) rc = split_groups(split, group, *ngroups, seed, n, which, count);
+    free(group);
+    return rc;
 }
 
 static int read_targets(const sc_csv *t, int col, size_t n, float *targets) {
@@ -109,22 +120,20 @@ int sc_text_data_load(const sc_data_config *c, uint64_t seed, int all_test, sc_t
     size_t n = d->n = sc_csv_rows(d->csv);
     int rc = find_columns(c, d->csv, &col);
     if (rc == SC_OK && n == 0) rc = sc_error(SC_EINPUT, "%s: no data rows", c->path);
-    uint32_t *group = rc == SC_OK ? malloc(n * sizeof *group) : NULL;
     d->targets = malloc((n ? n : 1) * sizeof *d->targets);
     d->split = malloc(n ? n : 1);
-    if (rc == SC_OK && (!group || !d->targets || !d->split)) rc = sc_error(SC_ERR, "out of memory");
+    if (rc == SC_OK && (!d->targets || !d->split)) rc = sc_error(SC_ERR, "out of memory");
     if (rc == SC_OK) rc = read_targets(d->csv, col.target, n, d->targets);
     if (rc == SC_OK && all_test) {
         memset(d->split, SC_SPLIT_TEST, n);
         d->count[SC_SPLIT_TEST] = n;
     }
-    if (rc == SC_OK && !all_test) rc = group_rows(d->csv, col.group, n, group, &ngroups);
-    if (rc == SC_OK && !all_test) rc = split_groups(c, group, ngroups, seed, d);
+    if (rc == SC_OK && !all_test)
+        rc = sc_group_split(d->csv, col.group, n, c->split, seed, d->split, d->count, &ngroups);
     if (rc == SC_OK && !all_test && (!d->count[SC_SPLIT_TRAIN] || !d->count[SC_SPLIT_VAL]))
         rc = sc_error(SC_EINPUT, "%s: %zu groups are too few for [data] split = %d,%d,%d", c->path,
                       ngroups, c->split[0], c->split[1], c->split[2]);
     if (rc == SC_OK) rc = featurize(c, d->csv, &col, n, &d->texts);
-    free(group);
     if (rc != SC_OK) sc_text_data_free(d);
     return rc;
 }

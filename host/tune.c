@@ -1,5 +1,5 @@
 #include "siamcl/tune.h"
-#include "siamcl/atomic_file.h"
+#include "atomic_file.h"
 #include "siamcl/config.h"
 
 #include <clblast_c.h>
@@ -108,22 +108,10 @@ static int is_pocl_cpu(const sc_device_desc *d) {
     return (d->type & CL_DEVICE_TYPE_CPU) && strstr(d->platform, "Portable Computing Language");
 }
 
-int sc_tuning_apply_stored(sc_runtime *rt, int quiet) {
-    char path[1200];
-    struct stat st;
-    sc_gemm_params p;
-    sc_tuning_path(&rt->dev, path, sizeof path);
-    if (stat(path, &st) == 0) {
-        SC_TRY(sc_gemm_params_load(path, &p));
-        SC_TRY(sc_gemm_params_apply(rt, &p));
-        rt->gemm_params = SC_GEMM_STORED;
-        if (!quiet) fprintf(stderr, "siamcl: GEMM parameters from %s (siamcl tune)\n", path);
-    } else if (is_pocl_cpu(&rt->dev)) {
-        SC_TRY(sc_gemm_params_apply(rt, &pocl_cpu));
-        rt->gemm_params = SC_GEMM_BUILTIN;
-        if (!quiet) fprintf(stderr, "siamcl: GEMM parameters: siamcl's set for PoCL CPU devices\n");
-    }
-    return SC_OK;
+int sc_gemm_builtin(const sc_device_desc *d, sc_gemm_params *out) {
+    if (!is_pocl_cpu(d)) return 0;
+    *out = pocl_cpu;
+    return 1;
 }
 
 static unsigned long long volume(const sc_gemm_shape *s) {

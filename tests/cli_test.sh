@@ -166,6 +166,13 @@ expect buckets-zero 2 'buckets' -- "$siamcl" train "$tmp/text.ini" -o features.b
 expect buckets-not-power 2 'power of two' -- "$siamcl" train "$tmp/text.ini" -o features.buckets=1000 -o output.dir="$trun"
 expect bad-split 2 'split' -- "$siamcl" train "$tmp/text.ini" -o data.split=50,10,10 -o output.dir="$trun"
 
+# ---- errors are said once, by the command; a probe that finds nothing says nothing ----
+"$siamcl" train "$tmp/typo.ini" -o output.dir="$run" >/dev/null 2>"$tmp/once.err"
+[ "$(grep -c 'unknown key' "$tmp/once.err")" -eq 1 ] && expect_file error-once "$tmp/once.err" 'unknown key' || expect_file error-once /nonexistent .
+sed '1s/"id"/"ident"/' "$data/tiny_text.csv" >"$tmp/noid.csv"
+expect text-train-no-id 0 '^constant_mean' -- "$siamcl" train "$tmp/text.ini" -o data.path="$tmp/noid.csv" -o output.dir="$tmp/noid"
+grep -q 'no column' "$tmp/err" && expect_file probe-silent /nonexistent . || expect_file probe-silent "$tmp/noid/split.csv" '^0,0,'
+
 # ---- GEMM tuning: a stored file is applied at start; a bad one is refused by name ----
 tune=$tmp/tuning
 mkdir -p "$tune"

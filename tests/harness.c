@@ -1,4 +1,5 @@
 #include "harness.h"
+#include "siamcl/tune.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -53,7 +54,12 @@ int test_temp_files(const char *dir) {
 }
 
 sc_runtime *test_runtime(void) {
-    if (!runtime && sc_runtime_open(&runtime, getenv("SIAMCL_DEVICE"), 1) != SC_OK) {
+    if (runtime) return runtime;
+    /* the GEMM parameters the commands run with where there is no tuning file */
+    sc_gemm_params p;
+    int rc = sc_runtime_open(&runtime, getenv("SIAMCL_DEVICE"));
+    if (rc == SC_OK && sc_gemm_builtin(&runtime->dev, &p)) rc = sc_gemm_params_apply(runtime, &p);
+    if (rc != SC_OK) {
         fprintf(stderr, "cannot open an OpenCL device: %s\n", sc_last_error());
         exit(1);
     }

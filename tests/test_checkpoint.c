@@ -155,10 +155,5 @@ static void bad_config_in_metadata_names_it(void) {
     CHECK(test_error_has("(metadata):2: unknown key [model] layrs"), "%s", sc_last_error());
 }
 
-static void quiet(void) {
-    sc_error_set_quiet(1);
-}
-
-TEST_MAIN(TEST(quiet), TEST(round_trip), TEST(file_keeps_pytorch_layout),
-          TEST(other_shape_is_refused), TEST(foreign_safetensors_are_refused),
-          TEST(bad_config_in_metadata_names_it))
+TEST_MAIN(TEST(round_trip), TEST(file_keeps_pytorch_layout), TEST(other_shape_is_refused),
+          TEST(foreign_safetensors_are_refused), TEST(bad_config_in_metadata_names_it))

@@ -124,11 +124,7 @@ static void effective_config_round_trips(void) {
     sc_config_free(cfg);
 }
 
-static void quiet(void) {
-    sc_error_set_quiet(1);
-}
-
-TEST_MAIN(TEST(quiet), TEST(typed_values), TEST(unknown_key_names_file_line_and_key),
+TEST_MAIN(TEST(typed_values), TEST(unknown_key_names_file_line_and_key),
           TEST(bad_values_are_errors), TEST(malformed_files_are_errors),
           TEST(missing_and_unreadable_files), TEST(overrides_replace_and_are_validated),
           TEST(effective_config_round_trips))

@@ -227,14 +227,9 @@ static void encoding_names(void) {
           sc_last_error());
 }
 
-static void quiet(void) {
-    sc_error_set_quiet(1);
-}
-
-TEST_MAIN(TEST(quiet), TEST(plain_rows_and_columns), TEST(quoted_fields),
-          TEST(crlf_bom_and_no_final_newline), TEST(blank_lines_are_skipped),
-          TEST(tsv_by_extension_or_argument), TEST(latin1_becomes_utf8), TEST(valid_utf8_is_kept),
-          TEST(invalid_utf8_is_an_error), TEST(nul_byte_is_an_error),
-          TEST(unterminated_quote_names_where_it_opens), TEST(wrong_field_count_is_an_error),
-          TEST(empty_file_and_header_only), TEST(missing_file_and_column), TEST(numbers),
-          TEST(encoding_names))
+TEST_MAIN(TEST(plain_rows_and_columns), TEST(quoted_fields), TEST(crlf_bom_and_no_final_newline),
+          TEST(blank_lines_are_skipped), TEST(tsv_by_extension_or_argument),
+          TEST(latin1_becomes_utf8), TEST(valid_utf8_is_kept), TEST(invalid_utf8_is_an_error),
+          TEST(nul_byte_is_an_error), TEST(unterminated_quote_names_where_it_opens),
+          TEST(wrong_field_count_is_an_error), TEST(empty_file_and_header_only),
+          TEST(missing_file_and_column), TEST(numbers), TEST(encoding_names))

@@ -86,9 +86,5 @@ static void empty_list_is_an_error(void) {
     CHECK(sc_device_select(NULL, 0, "auto", &i) == SC_EINPUT);
 }
 
-static void quiet(void) {
-    sc_error_set_quiet(1);
-}
-
-TEST_MAIN(TEST(quiet), TEST(auto_prefers_fastest_gpu), TEST(auto_falls_back_to_cpu),
-          TEST(cpu_by_type), TEST(by_index), TEST(by_substring), TEST(empty_list_is_an_error))
+TEST_MAIN(TEST(auto_prefers_fastest_gpu), TEST(auto_falls_back_to_cpu), TEST(cpu_by_type),
+          TEST(by_index), TEST(by_substring), TEST(empty_list_is_an_error))

@@ -4,6 +4,7 @@
 #include "reference.h"
 
 #include "siamcl/features.h"
+#include "siamcl/job.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -225,12 +226,7 @@ static void featurize_checks_its_config(void) {
     CHECK(test_error_has("all off"), "message: %s", sc_last_error());
 }
 
-static void quiet(void) {
-    sc_error_set_quiet(1);
-}
-
-TEST_MAIN(TEST(quiet), TEST(fnv1a_known_values), TEST(hand_worked_example),
-          TEST(short_and_non_ascii_words), TEST(texts_without_words_give_empty_rows),
-          TEST(families_switch_on_and_off), TEST(weightings), TEST(deterministic_sorted_and_merged),
-          TEST(config_defaults_and_values), TEST(bad_configs_name_the_key),
-          TEST(featurize_checks_its_config))
+TEST_MAIN(TEST(fnv1a_known_values), TEST(hand_worked_example), TEST(short_and_non_ascii_words),
+          TEST(texts_without_words_give_empty_rows), TEST(families_switch_on_and_off),
+          TEST(weightings), TEST(deterministic_sorted_and_merged), TEST(config_defaults_and_values),
+          TEST(bad_configs_name_the_key), TEST(featurize_checks_its_config))

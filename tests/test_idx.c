@@ -81,7 +81,6 @@ static uint8_t *slurp(const char *name, size_t *n) {
 }
 
 static void setup(void) {
-    sc_error_set_quiet(1);
     CHECK(mkdtemp(dir) != NULL, "mkdtemp: %s", strerror(errno));
 }
 

@@ -2,7 +2,7 @@
  * clock is moved by setting the start back, so no test waits. */
 #include "harness.h"
 
-#include "siamcl/progress.h"
+#include "progress.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,10 +1,11 @@
-/* The runtime: kernel-directory lookup, build failures, error names, and the elementwise
- * kernels against a double-precision reference. */
+/* The runtime: kernel-directory lookup, the prelude and build failures, error names, and the
+ * elementwise kernels against a double-precision reference. */
 #include "harness.h"
 #include "reference.h"
 
 #include "siamcl/elementwise.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,8 +62,114 @@ static void broken_kernel_reports_build_log(void) {
           sc_last_error());
     CHECK(test_error_has("undefined_identifier_in_broken_cl"), "no build log in: %s",
           sc_last_error());
+    /* the prelude comes first, yet the log counts broken.cl's own lines */
+    CHECK(test_error_has("broken.cl:3:"), "line 3 of broken.cl not in: %s", sc_last_error());
     CHECK(sc_program_build_file(rt, SC_TEST_DATA "/no_such.cl", &prog) == SC_EINPUT);
     CHECK(test_error_has("no_such.cl"), "message: %s", sc_last_error());
+}
+
+static void write_text(const char *path, const char *text) {
+    test_write_bytes(path, text, strlen(text));
+}
+
+/* A kernel file outside the kernel directory calls the prelude's flush_subnormal, which no .cl
+ * file but the prelude defines. */
+static void prelude_is_part_of_every_program(void) {
+    sc_runtime *rt = test_runtime();
+    char path[128];
+    snprintf(path, sizeof path, "/tmp/siamcl_prelude_user_%d.cl", (int)getpid());
+    write_text(path, "kernel void flush(global const float *x, global float *y) {\n"
+                     "    y[get_global_id(0)] = flush_subnormal(x[get_global_id(0)]);\n"
+                     "}\n");
+    cl_program prog = NULL;
+    int rc = sc_program_build_file(rt, path, &prog);
+    unlink(path);
+    CHECK(rc == SC_OK, "-> %s", sc_last_error());
+    enum { N = 6 };
+    float x[N] = {1.0f, FLT_MIN, FLT_MIN / 2, -FLT_MIN / 1024, 0.0f, -3.5f}, y[N];
+    const float want[N] = {1.0f, FLT_MIN, 0.0f, 0.0f, 0.0f, -3.5f};
+    cl_mem xm = test_buffer(N, x), ym = test_buffer(N, NULL);
+    cl_int err;
+    cl_kernel k = clCreateKernel(prog, "flush", &err);
+    if (err == CL_SUCCESS) err = clSetKernelArg(k, 0, sizeof xm, &xm);
+    if (err == CL_SUCCESS) err = clSetKernelArg(k, 1, sizeof ym, &ym);
+    if (err == CL_SUCCESS)
+        err = clEnqueueNDRangeKernel(rt->queue, k, 1, NULL, (size_t[]){N}, NULL, 0, NULL, NULL);
+    rc = err == CL_SUCCESS ? sc_download(rt, y, (sc_view){ym, 0}, N) : SC_ERR;
+    if (k) clReleaseKernel(k);
+    clReleaseProgram(prog);
+    sc_buffer_free(xm), sc_buffer_free(ym);
+    CHECK(err == CL_SUCCESS, "%s", sc_cl_error_name(err));
+    CHECK_OK(rc);
+    for (int i = 0; i < N; i++) {
+        unsigned got, exp;
+        memcpy(&got, &y[i], sizeof got);
+        memcpy(&exp, &want[i], sizeof exp);
+        CHECK(got == exp, "flush_subnormal(%g) = %g (bits %08x, want %08x)", x[i], y[i], got, exp);
+    }
+}
+
+/* What the kernel `probe` of dir/probe.cl writes, built by a fresh runtime whose kernel
+ * directory is dir (found through SIAMCL_KERNEL_DIR, as a run would find it). */
+static int probe_value(const char *dir, float *value) {
+    const char *was = getenv("SIAMCL_KERNEL_DIR");
+    char *saved = was ? strdup(was) : NULL;
+    setenv("SIAMCL_KERNEL_DIR", dir, 1);
+    sc_runtime *rt;
+    int rc = sc_runtime_open(&rt, getenv("SIAMCL_DEVICE"));
+    if (saved)
+        setenv("SIAMCL_KERNEL_DIR", saved, 1);
+    else
+        unsetenv("SIAMCL_KERNEL_DIR");
+    free(saved);
+    if (rc != SC_OK) return rc;
+    cl_mem out = NULL;
+    rc = sc_buffer_new(rt, sizeof(float), &out);
+    if (rc == SC_OK)
+        rc = sc_launch_args(rt, "probe", "probe", 1, (size_t[]){1}, NULL, SC_ARGS(SC_MEM(out)));
+    if (rc == SC_OK) rc = sc_download(rt, value, (sc_view){out, 0}, 1);
+    sc_buffer_free(out);
+    sc_runtime_close(rt);
+    return rc;
+}
+
+/* Only the prelude changes between builds, and each build must run the prelude it was given, not
+ * a binary cached for the unchanged kernel file. Errors in the prelude are counted in its own
+ * lines; a missing prelude names its path. */
+static void edited_prelude_is_rebuilt(void) {
+    char dir[128], ew[160], probe[160], prelude[160];
+    snprintf(dir, sizeof dir, "/tmp/siamcl_prelude_%d", (int)getpid());
+    snprintf(ew, sizeof ew, "%s/elementwise.cl", dir);
+    snprintf(probe, sizeof probe, "%s/probe.cl", dir);
+    snprintf(prelude, sizeof prelude, "%s/%s", dir, SC_PRELUDE_FILE);
+    mkdir(dir, 0700);
+    write_text(ew, ""); /* what marks a kernel directory */
+    write_text(probe, "kernel void probe(global float *out) {\n"
+                      "    out[0] = prelude_value();\n"
+                      "}\n");
+    float got = 0, got2 = 0;
+    write_text(prelude, "float prelude_value(void) { return 1.25f; }\n");
+    int rc1 = probe_value(dir, &got);
+    write_text(prelude, "float prelude_value(void) { return 2.5f; }"); /* no final newline */
+    int rc2 = probe_value(dir, &got2);
+    write_text(prelude, "// line 1\nnot_a_type prelude_value(void) { return 1.0f; }\n");
+    int rc3 = probe_value(dir, &(float){0});
+    char msg3[4096];
+    snprintf(msg3, sizeof msg3, "%s", sc_last_error());
+    unlink(prelude);
+    int rc4 = probe_value(dir, &(float){0});
+    unlink(probe);
+    unlink(ew);
+    rmdir(dir);
+    CHECK(rc1 == SC_OK, "-> %s", sc_last_error());
+    CHECK(got == 1.25f, "first prelude: got %g", got);
+    CHECK(rc2 == SC_OK, "-> %s", sc_last_error());
+    CHECK(got2 == 2.5f, "edited prelude: got %g, a stale binary?", got2);
+    CHECK(rc3 == SC_ERR, "a broken prelude built: rc %d", rc3);
+    CHECK(strstr(msg3, "probe.cl") && strstr(msg3, SC_PRELUDE_FILE ":2:"),
+          "want probe.cl and the prelude's line 2 in: %s", msg3);
+    CHECK(rc4 == SC_EINPUT, "a missing prelude: rc %d", rc4);
+    CHECK(test_error_has(prelude), "message: %s", sc_last_error());
 }
 
 static void unknown_kernel_is_an_error(void) {
@@ -161,10 +268,7 @@ static void act_bias_backward_matches_reference(void) {
     for_each_shape(check_act_bias_backward);
 }
 
-static void quiet(void) {
-    sc_error_set_quiet(1);
-}
-
-TEST_MAIN(TEST(quiet), TEST(kernel_dir_lookup_order), TEST(error_names),
-          TEST(broken_kernel_reports_build_log), TEST(unknown_kernel_is_an_error),
-          TEST(bias_act_forward_matches_reference), TEST(act_bias_backward_matches_reference))
+TEST_MAIN(TEST(kernel_dir_lookup_order), TEST(error_names), TEST(broken_kernel_reports_build_log),
+          TEST(prelude_is_part_of_every_program), TEST(edited_prelude_is_rebuilt),
+          TEST(unknown_kernel_is_an_error), TEST(bias_act_forward_matches_reference),
+          TEST(act_bias_backward_matches_reference))

@@ -2,7 +2,7 @@
  * malformed file, and failed writes that must leave an existing file as it was. */
 #include "harness.h"
 
-#include "siamcl/atomic_file.h"
+#include "atomic_file.h"
 #include "siamcl/safetensors.h"
 
 #include <dirent.h>
@@ -38,7 +38,6 @@ static void craft(const char *path, const char *header, size_t data_len) {
 }
 
 static void setup(void) {
-    sc_error_set_quiet(1);
     snprintf(dir, sizeof dir, "/tmp/siamcl_test_safetensors_XXXXXX");
     CHECK(mkdtemp(dir) != NULL);
 }

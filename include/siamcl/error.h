@@ -1,5 +1,6 @@
-/* Error reporting: every failure prints one line naming what and where, and returns a status
- * that the command line turns into its exit code. */
+/* Errors: a failing function records one message naming what and where, and returns a status;
+ * nothing is printed where the error is raised. The caller decides: the command line prints the
+ * message once and exits with the status; an optional probe that fails simply goes on. */
 #ifndef SIAMCL_ERROR_H
 #define SIAMCL_ERROR_H
 
@@ -8,15 +9,12 @@
 /* Status codes; a nonzero status is also the program's exit code. */
 enum { SC_OK = 0, SC_ERR = 1, SC_EINPUT = 2 };
 
-/* Formats a message, keeps it for sc_last_error(), prints "siamcl: <message>" to stderr
- * unless quiet, and returns code. */
+/* Records the message and code as this thread's last error, and returns code. */
 int sc_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* The last message given to sc_error(). */
+/* This thread's last recorded message ("" before any) and its code (SC_OK before any). */
 const char *sc_last_error(void);
-
-/* Silences printing (tests that provoke errors on purpose read sc_last_error instead). */
-void sc_error_set_quiet(int quiet);
+int sc_last_error_code(void);
 
 /* The symbolic name of an OpenCL status code, "CL_UNKNOWN_ERROR" for codes it does not know. */
 const char *sc_cl_error_name(cl_int err);

@@ -28,7 +28,7 @@
 #ifndef SIAMCL_FEATURES_H
 #define SIAMCL_FEATURES_H
 
-#include "siamcl/config.h"
+#include "siamcl/csr.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -48,23 +48,11 @@ typedef struct sc_features_config {
     sc_weighting weighting;
 } sc_features_config;
 
-/* Reads section [features]: trigrams (true), unigrams (true), bigrams (false),
- * buckets (262144), weighting (count | log | binary). A bad value, a bucket count that is not a
- * power of two in 16..16777216, or every family off is an SC_EINPUT error naming the key. */
-int sc_features_config_read(sc_config *cfg, sc_features_config *out);
-
-/* A sparse matrix in compressed rows: row r holds indices[offsets[r] .. offsets[r + 1]), in
- * ascending order and each once, with values alongside. */
-typedef struct sc_csr {
-    size_t rows, nnz;
-    uint32_t *offsets; /* rows + 1 */
-    uint32_t *indices;
-    float *values;
-} sc_csr;
+/* Whether b is a bucket count siamcl takes: a power of two in SC_BUCKETS_MIN..SC_BUCKETS_MAX. */
+int sc_buckets_valid(long b);
 
 /* Featurizes n NUL-terminated texts into *out, one row each (free it with sc_csr_free). */
 int sc_featurize(const sc_features_config *c, const char *const *texts, size_t n, sc_csr *out);
-void sc_csr_free(sc_csr *m);
 
 #define SC_FNV1A32_BASIS 2166136261u
 

@@ -14,12 +14,22 @@ typedef struct sc_pairs_dev {
 int sc_pairs_upload(sc_runtime *rt, const sc_pairs *p, sc_pairs_dev *out);
 void sc_pairs_dev_free(sc_pairs_dev *p);
 
-/* x (2B x width) = the rows of pairs first .. first + B - 1, left sides then right sides;
- * y (B) = their targets. */
-int sc_gather_pairs(sc_runtime *rt, cl_mem rows, size_t width, const sc_pairs_dev *p, size_t first,
-                    size_t pairs, sc_view x, sc_view y);
-/* x (n x width) = rows first .. first + n - 1. */
-int sc_gather_rows(sc_runtime *rt, cl_mem rows, size_t width, size_t first, size_t n, sc_view x);
+/* Which rows of an input a batch reads, by index buffers on the device: row r < split is
+ * left[first + r], row r >= split is right[first + r - split], for n rows. A batch of pairs
+ * has split = pairs and n = 2 pairs (left sides, then right sides); a list of rows has
+ * left = right and split = n. */
+typedef struct sc_row_index {
+    cl_mem left, right;
+    size_t first, split, n;
+} sc_row_index;
+
+/* The index of pairs first .. first + pairs - 1 of p. */
+sc_row_index sc_pairs_index(const sc_pairs_dev *p, size_t first, size_t pairs);
+/* The index of rows index[first .. first + n). */
+sc_row_index sc_list_index(cl_mem index, size_t first, size_t n);
+
+/* x (ix->n x width) = the rows ix names of rows (a buffer of rows x width floats). */
+int sc_gather(sc_runtime *rt, cl_mem rows, size_t width, const sc_row_index *ix, sc_view x);
 
 /* For each of nq query rows, the index of the reference row of largest dot product (cosine
  * when the reference rows are unit vectors). ref is nref x dim, query nq x dim. */

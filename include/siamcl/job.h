@@ -3,27 +3,12 @@
 #ifndef SIAMCL_JOB_H
 #define SIAMCL_JOB_H
 
-#include "siamcl/csv.h"
-#include "siamcl/features.h"
+#include "siamcl/config.h"
+#include "siamcl/data_config.h"
 #include "siamcl/model.h"
 #include "siamcl/optim.h"
 
 #include <stdint.h>
-
-typedef enum { SC_DATA_IDX, SC_DATA_CSV } sc_data_format;
-extern const char *const sc_data_format_names[]; /* "idx", "csv", NULL */
-
-typedef struct sc_data_config {
-    sc_data_format format;
-    const char *path;  /* idx: a folder of <split>-images/labels files, or a file prefix;
-                          csv: the file */
-    double validation; /* idx: the fraction of training anchors held out for validation */
-    /* csv */
-    sc_encoding encoding;
-    const char *left, *right, *target, *group; /* column names; group may be "" (none) */
-    int split[3];                              /* train, validation, test shares in percent */
-    sc_features_config features;
-} sc_data_config;
 
 typedef struct sc_train_config {
     size_t batch_size;
@@ -43,6 +28,27 @@ typedef struct sc_job {
     char out_dir[1024]; /* [output] dir, by default runs/<config name> */
     double target_mean; /* the training targets' mean once known (text), else NaN */
 } sc_job;
+
+/* The readers of each part of a config (job_*.c). Keys that only one choice uses (a head, a
+ * loss, an optimizer) are read only with it; a bad value is an SC_EINPUT error naming the file,
+ * line and key. */
+/* Reads section [features]: trigrams (true), unigrams (true), bigrams (false),
+ * buckets (262144), weighting (count | log | binary). A bad value, a bucket count that is not a
+ * power of two in 16..16777216, or every family off is an SC_EINPUT error naming the key. */
+int sc_features_config_read(sc_config *cfg, sc_features_config *out);
+/* Reads [model]. */
+int sc_model_config_read(sc_config *cfg, sc_model_config *out);
+/* Reads [model] bag = sum | mean (default mean), for text input only. */
+int sc_model_bag_read(sc_config *cfg, sc_model_config *mc);
+/* Rejects a loss that does not fit the model (e.g. softmax without a cosine head); the message
+ * names the config file and both keys. */
+int sc_model_config_check(const sc_config *cfg, const sc_model_config *mc,
+                          const sc_loss_config *loss);
+/* Reads [train] loss, margin (contrastive only) and scale (softmax only). */
+int sc_loss_config_read(sc_config *cfg, sc_loss_config *out);
+/* Reads [train] optimizer, lr, beta1, beta2, eps (adam), momentum (sgd), weight_decay,
+ * clip_norm. */
+int sc_optim_config_read(sc_config *cfg, sc_optim_config *out);
 
 /* Reads every section of cfg and rejects any key left unread. */
 int sc_job_read(sc_config *cfg, sc_job *job);

@@ -3,7 +3,6 @@
 #ifndef SIAMCL_LOSS_H
 #define SIAMCL_LOSS_H
 
-#include "siamcl/config.h"
 #include "siamcl/runtime.h"
 
 typedef enum { SC_LOSS_MSE, SC_LOSS_CONTRASTIVE, SC_LOSS_SOFTMAX } sc_loss_kind;
@@ -14,9 +13,6 @@ typedef struct sc_loss_config {
     float margin; /* contrastive */
     float scale;  /* softmax: logits are scale * cosine */
 } sc_loss_config;
-
-/* Reads [train] loss, margin (contrastive only) and scale (softmax only). */
-int sc_loss_config_read(sc_config *cfg, sc_loss_config *out);
 
 /* term = (score - y)^2, dscore = 2 (score - y) / B. */
 int sc_mse(sc_runtime *rt, sc_view score, sc_view y, cl_mem terms, sc_view dscore, size_t pairs);

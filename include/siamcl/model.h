@@ -4,11 +4,10 @@
 #ifndef SIAMCL_MODEL_H
 #define SIAMCL_MODEL_H
 
-#include "siamcl/config.h"
 #include "siamcl/dense.h"
 #include "siamcl/gemm.h"
+#include "siamcl/inputs.h"
 #include "siamcl/loss.h"
-#include "siamcl/sparse.h"
 
 #define SC_MAX_LAYERS 8
 
@@ -34,15 +33,6 @@ typedef struct sc_model_config {
     float target_min, target_max; /* range */
 } sc_model_config;
 
-/* Reads [model]. Keys that only one head or output uses are read only with it. */
-int sc_model_config_read(sc_config *cfg, sc_model_config *out);
-/* Reads [model] bag = sum | mean (default mean), for text input only. */
-int sc_model_bag_read(sc_config *cfg, sc_model_config *mc);
-/* Rejects a loss that does not fit the model (e.g. softmax without a cosine head); the message
- * names the config file and both keys. */
-int sc_model_config_check(const sc_config *cfg, const sc_model_config *mc,
-                          const sc_loss_config *loss);
-
 /* "784-256-128-64 relu tower, cosine head, mse loss" and the like. */
 void sc_model_describe(const sc_model_config *mc, const sc_loss_config *loss, char *out,
                        size_t size);
@@ -57,16 +47,9 @@ typedef struct sc_model {
     long ab; /* offset of the range map's a and b, or -1 */
     size_t nparams;
     /* sparse input: the first layer, its table W at offset 0 (table floats, updated lazily by
-     * sc_sparse_optimizer; the dense optimizer takes the rest), and the current text batch */
+     * sc_sparse_optimizer; the dense optimizer takes the rest) */
     sc_sparse_layer sparse;
     size_t table;
-    struct {
-        const sc_csr_dev *x;
-        const sc_pairs_dev *pairs;
-        size_t first;
-        const sc_sparse_plan_dev *plan; /* training only */
-        size_t step;
-    } text;
     cl_mem sparse_grad; /* the compact table gradient: sparse_rows x out */
     size_t sparse_rows;
     cl_mem params, grads, work;
@@ -91,13 +74,8 @@ int sc_model_create(sc_runtime *rt, const sc_model_config *mc, const sc_loss_con
                     size_t max_pairs, uint64_t seed, sc_model **out);
 void sc_model_free(sc_model *m);
 
-/* Where a batch goes: 2B x input rows, left sides first, then right sides. */
-static inline sc_view sc_model_input(const sc_model *m) {
-    return m->ws.act[0];
-}
-/* Where the targets of a batch go: B floats. */
-static inline sc_view sc_model_targets(const sc_model *m) {
-    return m->ws.y;
+static inline int sc_model_embedding_width(const sc_model *m) {
+    return m->cfg.layers[m->cfg.nlayers - 1];
 }
 static inline sc_view sc_model_params(const sc_model *m) {
     return (sc_view){m->params, 0};
@@ -105,29 +83,47 @@ static inline sc_view sc_model_params(const sc_model *m) {
 static inline sc_view sc_model_grads(const sc_model *m) {
     return (sc_view){m->grads, 0};
 }
-static inline int sc_model_embedding_width(const sc_model *m) {
-    return m->cfg.layers[m->cfg.nlayers - 1];
-}
 
-/* Text input: the batch is pairs first .. of p (rows of x); plan and step (NULL and 0 when not
- * training) name the batch's part of the epoch's plan. The compact gradient grows to the
- * plan's widest step. */
-int sc_model_text_batch(sc_model *m, const sc_csr_dev *x, const sc_pairs_dev *p, size_t first,
-                        const sc_sparse_plan_dev *plan, size_t step);
+/* A batch: pairs first .. first + n - 1 of pairs (indices of rows of in, and targets), n at most
+ * the model's max_pairs. Training a sparse first layer also names the batch's step of the
+ * epoch's plan (sc_model_plan); elsewhere plan is NULL. The model reads the batch during the
+ * call and keeps nothing of it. */
+typedef struct sc_batch {
+    const sc_inputs *in;
+    const sc_pairs_dev *pairs;
+    size_t first, n;
+    const sc_sparse_plan_dev *plan;
+    size_t step;
+} sc_batch;
 
-/* Embeddings of `rows` input rows (the tower alone; for text input, rows is even and the rows
- * are the batch's pairs): the result is m->ws.emb. */
-int sc_model_embed(sc_model *m, size_t rows);
-/* Scores of `pairs` pairs: the result is m->ws.score. */
-int sc_model_forward(sc_model *m, size_t pairs);
-/* The head and output map alone, on embeddings already in m->ws.emb. */
-int sc_model_head_forward(sc_model *m, size_t pairs);
-/* After sc_model_forward: the loss against the targets in sc_model_targets, added to the
- * running sum. */
+/* The epoch's plan for a sparse first layer: its pairs in batches of batch pairs (the sparse
+ * layer's gradient reads it); the model's compact gradient grows to its widest step. A dense
+ * model gets an empty plan. Free it with sc_sparse_plan_dev_free. */
+int sc_model_plan(sc_model *m, const sc_inputs *in, const sc_pairs *pairs, size_t batch,
+                  sc_sparse_plan_dev *out);
+
+/* Scores of the batch's pairs: sc_model_scores holds them afterwards (b->n floats). */
+int sc_model_forward(sc_model *m, const sc_batch *b);
+/* After sc_model_forward: the batch's loss against its targets, added to the running sum. */
 int sc_model_loss(sc_model *m, size_t pairs);
-/* A training step's pass over the batch in sc_model_input and sc_model_targets: forward, the
- * loss (added to the running sum, as sc_model_loss does) and every parameter's gradient. */
-int sc_model_train_pass(sc_model *m, size_t pairs);
+/* A training step's pass over the batch: forward, the loss (added to the running sum, as
+ * sc_model_loss does) and every parameter's gradient. */
+int sc_model_train_pass(sc_model *m, const sc_batch *b);
+
+/* Embeddings of the rows ix names (at most 2 max_pairs rows): sc_model_embeddings holds them
+ * afterwards (ix->n x E floats). */
+int sc_model_embed(sc_model *m, const sc_inputs *in, const sc_row_index *ix);
+/* The head and output map alone on n pairs of embeddings, left and right (n x E each, on the
+ * device; n at most max_pairs): sc_model_scores holds the scores afterwards. */
+int sc_model_score_embeddings(sc_model *m, sc_view left, sc_view right, size_t n);
+
+/* The results of the last call, in the model's workspace: read them, never write them. */
+static inline sc_view sc_model_scores(const sc_model *m) {
+    return m->ws.score;
+}
+static inline sc_view sc_model_embeddings(const sc_model *m) {
+    return m->ws.emb;
+}
 
 /* The running loss: the mean over the pairs (or positive weight) since the last reset, and the
  * last batch's loss. One blocking read. */
@@ -143,8 +139,8 @@ typedef struct sc_model_optimizer {
 
 int sc_model_optimizer_create(sc_model *m, const sc_optim_config *c, sc_model_optimizer *o);
 void sc_model_optimizer_free(sc_model_optimizer *o);
-/* After sc_model_train_pass: one update (for text, of the step set by sc_model_text_batch). */
-int sc_model_optimizer_step(sc_model *m, sc_model_optimizer *o);
+/* After sc_model_train_pass of batch b: one update (the lazy one of b's step of the plan). */
+int sc_model_optimizer_step(sc_model *m, sc_model_optimizer *o, const sc_batch *b);
 
 /* Copies all parameters to or from the host (nparams floats). */
 int sc_model_get_params(sc_model *m, float *host);

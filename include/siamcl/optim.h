@@ -3,7 +3,6 @@
 #ifndef SIAMCL_OPTIM_H
 #define SIAMCL_OPTIM_H
 
-#include "siamcl/config.h"
 #include "siamcl/runtime.h"
 
 typedef enum { SC_OPT_ADAM, SC_OPT_SGD } sc_optim_kind;
@@ -17,10 +16,6 @@ typedef struct sc_optim_config {
     float weight_decay;      /* adam: decoupled (AdamW); sgd: L2 added to the gradient */
     float clip_norm;         /* 0: no clipping */
 } sc_optim_config;
-
-/* Reads [train] optimizer, lr, beta1, beta2, eps (adam), momentum (sgd), weight_decay,
- * clip_norm. */
-int sc_optim_config_read(sc_config *cfg, sc_optim_config *out);
 
 typedef struct sc_optimizer {
     sc_runtime *rt;

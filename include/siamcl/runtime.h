@@ -36,9 +36,9 @@ typedef struct sc_runtime {
     sc_gemm_source gemm_params;
 } sc_runtime;
 
-/* Opens the device that spec chooses (see sc_device_select), prints it to stderr unless quiet,
- * and finds the kernel directory. */
-int sc_runtime_open(sc_runtime **rt, const char *spec, int quiet);
+/* Opens the device that spec chooses (see sc_device_select) and finds the kernel directory.
+ * CLBlast runs with its own GEMM parameters until the caller applies others (tune.h). */
+int sc_runtime_open(sc_runtime **rt, const char *spec);
 void sc_runtime_close(sc_runtime *rt);
 
 /* The kernel directory: the first of SIAMCL_KERNEL_DIR, the build tree's cl/, the installed
@@ -47,8 +47,13 @@ void sc_runtime_close(sc_runtime *rt);
 int sc_kernel_dir_find(const char *env, const char *build, const char *install, char *out,
                        size_t size);
 
-/* Builds one .cl file for the runtime's device. A failed build reports the file and the
- * device's build log. */
+/* The kernel directory's prelude: helpers shared by the kernel files, whose text the runtime
+ * puts before each file's source. */
+#define SC_PRELUDE_FILE "prelude.cl"
+
+/* Builds one .cl file for the runtime's device, its source preceded by the text of the kernel
+ * directory's prelude (a missing prelude is SC_EINPUT). A failed build reports the file and the
+ * device's build log, whose lines are counted in each file apart (prelude.cl:N, file.cl:N). */
 int sc_program_build_file(sc_runtime *rt, const char *path, cl_program *program);
 
 /* The kernel `name` from cl/<file>.cl, building the file on its first use. */

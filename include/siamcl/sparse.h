@@ -2,7 +2,8 @@
  * as DSSM's first layer, with a gradient and an optimizer step whose cost follows the rows a
  * batch touches rather than the size of the table.
  *
- * Batch row r < B is text left[first + r] of the pairs, row B + r is text right[first + r], and
+ * Batch row r < B is text left[first + r] of the pairs, row B + r is text right[first + r] (or
+ * any list of rows, as sc_gather takes them), and
  *     z[r][c] = b[c] + sum over the text's features k of value[k] W[index[k]][c]
  *     y = act(z)
  * with W (buckets x out, a row per feature) and b (out) in the flat parameter buffer. In mean
@@ -16,7 +17,7 @@
 #define SIAMCL_SPARSE_H
 
 #include "siamcl/elementwise.h"
-#include "siamcl/features.h"
+#include "siamcl/csr.h"
 #include "siamcl/gather.h"
 #include "siamcl/optim.h"
 
@@ -37,10 +38,9 @@ typedef struct sc_sparse_layer {
     int mean; /* 1: divide by the text's sum of values */
 } sc_sparse_layer;
 
-/* y (2 pairs x out) = act(z) for the batch of pairs first .. first + pairs - 1 of p, whose
- * indices are rows of x. */
+/* y (ix->n x out) = act(z) for the rows of x that ix names (as sc_gather's). */
 int sc_sparse_forward(sc_runtime *rt, const sc_sparse_layer *l, sc_view params, const sc_csr_dev *x,
-                      const sc_pairs_dev *p, size_t first, size_t pairs, sc_view y);
+                      const sc_row_index *ix, sc_view y);
 
 /* An epoch's plan: step s covers pairs s batch .. (s + 1) batch - 1 (the last step may be
  * short) and has the features features[feat_off[s] .. feat_off[s + 1]), ascending. Feature k's

@@ -4,7 +4,7 @@
 #ifndef SIAMCL_TEXTDATA_H
 #define SIAMCL_TEXTDATA_H
 
-#include "siamcl/job.h"
+#include "siamcl/data_config.h"
 #include "siamcl/pairs.h"
 
 enum { SC_SPLIT_TRAIN, SC_SPLIT_VAL, SC_SPLIT_TEST };
@@ -23,6 +23,12 @@ typedef struct sc_text_data {
  * all_test, every row is a test row (a held-out file). */
 int sc_text_data_load(const sc_data_config *c, uint64_t seed, int all_test, sc_text_data *d);
 void sc_text_data_free(sc_text_data *d);
+
+/* Splits n rows of t into SC_SPLIT_* (which[r]) by the value of column col (-1: every row its
+ * own group), so that a group is in one split: the groups shuffled with seed and dealt out in
+ * the percentages split; count[] gets the rows per split, *ngroups the groups. */
+int sc_group_split(const sc_csv *t, int col, size_t n, const int split[3], uint64_t seed,
+                   uint8_t *which, size_t count[3], size_t *ngroups);
 
 /* The rows of one split as pairs (left text i, right text n + i), in file order. */
 int sc_text_pairs(const sc_text_data *d, int split, sc_pairs *out);

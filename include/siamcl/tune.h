@@ -52,8 +52,8 @@ int sc_gemm_params_apply(sc_runtime *rt, const sc_gemm_params *p);
 int sc_gemm_params_load(const char *path, sc_gemm_params *p);
 int sc_gemm_params_save(const char *path, const sc_gemm_params *p, const char *comment);
 
-/* Applies the device's tuning file when there is one, else on a PoCL CPU device siamcl's
- * built-in set, and says which unless quiet; records which in rt->gemm_params. */
-int sc_tuning_apply_stored(sc_runtime *rt, int quiet);
+/* siamcl's own set for devices whose CLBlast defaults are known to be slow (PoCL CPU devices):
+ * 1 and *out filled when d has one, else 0. */
+int sc_gemm_builtin(const sc_device_desc *d, sc_gemm_params *out);
 
 #endif

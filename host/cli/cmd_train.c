@@ -2,6 +2,8 @@
 
 #include "siamcl/train.h"
 
+#include <stdio.h>
+
 const char cmd_train_help[] =
     "usage: siamcl train CONFIG [-o section.key=value]... [--device SPEC]\n"
     "\n"
@@ -21,7 +23,9 @@ const char cmd_train_help[] =
     "\n"
     "The run directory ([output] dir, default runs/<config name>) receives config.ini (the\n"
     "effective config), history.csv (one row per epoch), model.safetensors (the best weights,\n"
-    "with the config in its metadata), metrics.json, val_pairs.csv and test_pairs.csv.\n";
+    "with the config in its metadata), metrics.json, and the task's own files: the validation\n"
+    "and test pairs (val_pairs.csv, test_pairs.csv) of image and labelled vector data, the\n"
+    "split of every row (split.csv) of text pairs and of a CSV of vector pairs.\n";
 
 int cmd_train(int argc, char **argv) {
     cmd_args args;
@@ -36,7 +40,13 @@ int cmd_train(int argc, char **argv) {
     int rc = sc_job_read(cfg, &job);
     if (rc == SC_OK) rc = cmd_open_runtime(&args, cfg, &rt);
     if (rc == SC_OK) cmd_tuning_hint(rt, args.positional[0]);
-    if (rc == SC_OK) rc = sc_train(rt, cfg, &job);
+    sc_train_result res;
+    if (rc == SC_OK) rc = sc_train(rt, cfg, &job, stderr, &res);
+    if (rc == SC_OK && res.tested) sc_report_print(stdout, &res.report);
+    if (rc == SC_OK && !res.tested)
+        printf("no test rows ([data] split gives test 0): nothing to evaluate\n");
+    if (rc == SC_OK)
+        printf("run directory: %s (model.safetensors, metrics.json, history.csv)\n", job.out_dir);
     sc_runtime_close(rt);
     sc_config_free(cfg);
     return rc;

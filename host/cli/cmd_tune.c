@@ -1,8 +1,8 @@
 #include "cmd.h"
 
-#include "siamcl/gemm_bench.h"
+#include "gemm_bench.h"
 #include "siamcl/job.h"
-#include "siamcl/progress.h"
+#include "progress.h"
 #include "siamcl/tune.h"
 
 #include <math.h>
@@ -170,12 +170,12 @@ int cmd_tune(int argc, char **argv) {
     sc_gemm_bench t = {0};
     SC_TRY(cmd_load_config(&args, args.positional[0], &cfg));
     int rc = sc_job_read(cfg, &job);
-    if (rc == SC_OK) rc = cmd_input_from_data(&job);
+    if (rc == SC_OK) rc = cmd_open_runtime(&args, cfg, &rt);
+    if (rc == SC_OK) rc = cmd_input_from_data(rt, &job);
     sc_gemm_shape s[SC_MAX_PRODUCTS];
     int n = rc == SC_OK
                 ? sc_model_products(&job.model, batch ? (size_t)batch : job.train.batch_size, 1, s)
                 : 0;
-    if (rc == SC_OK) rc = cmd_open_runtime(&args, cfg, &rt);
     if (rc == SC_OK) rc = sc_gemm_bench_open(rt, s, n, &t);
     sc_gemm_params best;
     double best_s = 0, base_s = 0;

@@ -1,6 +1,8 @@
 /* siamcl: train and run Siamese networks on OpenCL devices. */
 #include "cmd.h"
 
+#include "siamcl/train.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -47,6 +49,13 @@ static void usage(FILE *out) {
                  "\n`siamcl help COMMAND` or `siamcl COMMAND --help` describes a command.\n");
 }
 
+/* A failed command's one message: the library records errors, and this is where they are said. */
+static int report(int rc) {
+    if (rc != SC_OK && rc != SC_INTERRUPTED && sc_last_error()[0])
+        fprintf(stderr, "siamcl: %s\n", sc_last_error());
+    return rc;
+}
+
 static const command *find_command(const char *name) {
     for (int i = 0; i < NCOMMANDS; i++)
         if (!strcmp(commands[i].name, name)) return &commands[i];
@@ -69,7 +78,8 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(name, "help")) {
         const command *c = argc > 2 ? find_command(argv[2]) : NULL;
-        if (argc > 2 && !c) return sc_error(SC_EINPUT, "help: unknown command '%s'", argv[2]);
+        if (argc > 2 && !c)
+            return report(sc_error(SC_EINPUT, "help: unknown command '%s'", argv[2]));
         if (c)
             fputs(c->help, stdout);
         else
@@ -78,9 +88,9 @@ int main(int argc, char **argv) {
     }
     const command *c = find_command(name);
     if (!c) {
-        sc_error(SC_EINPUT, "unknown command '%s'", name);
+        report(sc_error(SC_EINPUT, "unknown command '%s'", name));
         usage(stderr);
         return SC_EINPUT;
     }
-    return c->run(argc - 2, argv + 2);
+    return report(c->run(argc - 2, argv + 2));
 }

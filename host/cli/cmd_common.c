@@ -1,7 +1,7 @@
 #include "cmd.h"
 
 #include "siamcl/checkpoint.h"
-#include "siamcl/idx.h"
+#include "siamcl/tune.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -101,7 +101,9 @@ int cmd_model_open(const cmd_args *args, cmd_model *cm) {
     else
         snprintf(cm->path, sizeof cm->path, "%s", arg);
     SC_TRY(cmd_open_runtime(args, NULL, &cm->rt));
-    return sc_checkpoint_load(cm->rt, cm->path, 0, &cm->cfg, &cm->job, &cm->m);
+    SC_TRY(sc_checkpoint_load(cm->rt, cm->path, 0, &cm->cfg, &cm->job, &cm->m));
+    cm->kind = sc_task_kind_of(&cm->job);
+    return SC_OK;
 }
 
 void cmd_model_close(cmd_model *cm) {
@@ -120,10 +122,34 @@ int cmd_device_spec(const cmd_args *args, sc_config *cfg, const char **spec) {
     return SC_OK;
 }
 
+/* The device's tuning file when there is one, else siamcl's built-in set where it has one;
+ * says which and records it in rt->gemm_params. */
+static int apply_tuning(sc_runtime *rt) {
+    char path[1200];
+    struct stat st;
+    sc_gemm_params p;
+    sc_tuning_path(&rt->dev, path, sizeof path);
+    if (stat(path, &st) == 0) {
+        SC_TRY(sc_gemm_params_load(path, &p));
+        SC_TRY(sc_gemm_params_apply(rt, &p));
+        rt->gemm_params = SC_GEMM_STORED;
+        fprintf(stderr, "siamcl: GEMM parameters from %s (siamcl tune)\n", path);
+    } else if (sc_gemm_builtin(&rt->dev, &p)) {
+        SC_TRY(sc_gemm_params_apply(rt, &p));
+        rt->gemm_params = SC_GEMM_BUILTIN;
+        fprintf(stderr, "siamcl: GEMM parameters: siamcl's set for PoCL CPU devices\n");
+    }
+    return SC_OK;
+}
+
 int cmd_open_runtime(const cmd_args *args, sc_config *cfg, sc_runtime **rt) {
     const char *spec;
     SC_TRY(cmd_device_spec(args, cfg, &spec));
-    return sc_runtime_open(rt, spec, 0);
+    SC_TRY(sc_runtime_open(rt, spec));
+    const sc_device_desc *d = &(*rt)->dev;
+    fprintf(stderr, "siamcl: device: %s | %s | driver %s | %.1f GiB | %u compute units\n",
+            d->platform, d->name, d->driver, d->global_mem / 1073741824.0, d->compute_units);
+    return apply_tuning(*rt);
 }
 
 void cmd_tuning_hint(const sc_runtime *rt, const char *config) {
@@ -139,21 +165,10 @@ void cmd_tuning_hint(const sc_runtime *rt, const char *config) {
                 config);
 }
 
-int cmd_images_load(const char *path, const sc_model *m, sc_images *im) {
-    memset(im, 0, sizeof *im);
-    SC_TRY(sc_idx_load_images(path, &im->set.pixels, &im->set.count, &im->set.rows, &im->set.cols));
-    size_t width = im->set.rows * im->set.cols;
-    if (width != (size_t)m->cfg.input)
-        return sc_error(SC_EINPUT, "%s: images of %zu values, but the model takes %d", path, width,
-                        m->cfg.input);
-    return sc_images_upload(m->rt, im);
-}
-
-int cmd_input_from_data(sc_job *job) {
+int cmd_input_from_data(sc_runtime *rt, sc_job *job) {
     if (job->model.input) return SC_OK;
-    sc_image_set s;
-    SC_TRY(sc_image_set_load(job->data.path, "t10k", &s));
-    job->model.input = (int)(s.rows * s.cols);
-    sc_image_set_free(&s);
-    return SC_OK;
+    sc_task t;
+    int rc = sc_task_open(rt, job, NULL, &t);
+    sc_task_close(&t);
+    return rc;
 }

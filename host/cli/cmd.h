@@ -3,9 +3,9 @@
 #define SIAMCL_CMD_H
 
 #include "siamcl/config.h"
-#include "siamcl/dataset.h"
 #include "siamcl/job.h"
 #include "siamcl/runtime.h"
+#include "siamcl/task.h"
 
 #define CMD_MAX_ARGS 16
 
@@ -35,13 +35,8 @@ typedef struct cmd_args {
 int cmd_parse(int argc, char **argv, const char *command, const char *help,
               const cmd_option *options, cmd_args *args);
 
-/* Sets an image job's [model] input from its data's images when the config leaves it unset
- * (a text job's is its buckets already). */
-int cmd_input_from_data(sc_job *job);
-
-/* An IDX images file (as embed and score take one) on m's device; its images must have m's
- * input width. sc_images_free releases it, loaded or not. */
-int cmd_images_load(const char *path, const sc_model *m, sc_images *im);
+/* Sets [model] input from the job's data when the config leaves it out (bench, tune). */
+int cmd_input_from_data(sc_runtime *rt, sc_job *job);
 
 /* Loads a config (or an empty one for a NULL path) and applies the -o overrides. */
 int cmd_load_config(const cmd_args *args, const char *path, sc_config **cfg);
@@ -82,6 +77,7 @@ typedef struct cmd_model {
     sc_config *cfg;
     sc_job job;
     sc_model *m;
+    const sc_task_kind *kind; /* the kind of data it takes */
 } cmd_model;
 
 /* Opens the model that args' first positional argument names (a .safetensors checkpoint or a

@@ -1,10 +1,8 @@
 #include "cmd.h"
 
-#include "siamcl/dataset.h"
-#include "siamcl/gemm_bench.h"
-#include "siamcl/progress.h"
+#include "gemm_bench.h"
+#include "progress.h"
 #include "siamcl/rng.h"
-#include "siamcl/sparse.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -43,17 +41,86 @@ static double gemm_flops(const sc_model *m, size_t B, int training) {
     return f;
 }
 
-/* Runs step until at least `seconds` have passed; returns seconds per step. */
-static int time_steps(sc_model *m, sc_model_optimizer *opt, size_t B, double seconds,
+/* Random inputs of B pairs on the device, pairs (i, B + i): dense rows uniform in [0, 1), or
+ * for a sparse first layer texts of 40 distinct hashed features; and the batch over them with
+ * its one-step plan. */
+typedef struct bench_data {
+    sc_inputs in;
+    sc_csr csr;
+    sc_pairs_dev pairs;
+    sc_sparse_plan_dev plan;
+    sc_batch batch;
+} bench_data;
+
+static int random_texts(sc_runtime *rt, size_t n, size_t buckets, sc_rng *r, bench_data *d) {
+    enum { F = 40 };
+    sc_csr x = {n, n * F, malloc((n + 1) * sizeof(uint32_t)), malloc(n * F * sizeof(uint32_t)),
+                malloc(n * F * sizeof(float))};
+    d->csr = x;
+    if (!x.offsets || !x.indices || !x.values) return sc_error(SC_ERR, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        x.offsets[i] = (uint32_t)(i * F);
+        /* F distinct features: F strides of buckets / F, each at a random place */
+        for (size_t k = 0; k < F; k++) {
+            x.indices[i * F + k] =
+                (uint32_t)(k * (buckets / F) + sc_rng_below(r, (uint32_t)(buckets / F)));
+            x.values[i * F + k] = 1.0f;
+        }
+    }
+    x.offsets[n] = (uint32_t)(n * F);
+    return sc_inputs_sparse(rt, &d->csr, buckets, &d->in);
+}
+
+static int random_rows(sc_runtime *rt, size_t n, size_t width, sc_rng *r, sc_inputs *in) {
+    float *x = malloc((n * width > 0 ? n * width : 1) * sizeof *x);
+    if (!x) return sc_error(SC_ERR, "out of memory");
+    for (size_t i = 0; i < n * width; i++) x[i] = sc_rng_uniform(r);
+    int rc = sc_inputs_dense(rt, x, n, width, in);
+    free(x);
+    return rc;
+}
+
+static int random_data(sc_model *m, size_t B, uint64_t seed, bench_data *d) {
+    sc_rng r;
+    sc_rng_seed(&r, seed, 3);
+    size_t width = (size_t)m->cfg.input;
+    int32_t *idx = malloc(2 * B * sizeof *idx);
+    float *y = malloc(B * sizeof *y);
+    int rc = idx && y ? SC_OK : sc_error(SC_ERR, "out of memory");
+    for (size_t i = 0; rc == SC_OK && i < 2 * B; i++) idx[i] = (int32_t)i;
+    /* 0/1 targets; a text model's range head fits relevance-like targets */
+    for (size_t i = 0; rc == SC_OK && i < B; i++)
+        y[i] = m->cfg.sparse_input ? 2.0f : (float)(i % 2);
+    if (rc == SC_OK)
+        rc = m->cfg.sparse_input ? random_texts(m->rt, 2 * B, width, &r, d)
+                                 : random_rows(m->rt, 2 * B, width, &r, &d->in);
+    sc_pairs p = {B, idx, idx + B, y};
+    if (rc == SC_OK) rc = sc_pairs_upload(m->rt, &p, &d->pairs);
+    if (rc == SC_OK) rc = sc_model_plan(m, &d->in, &p, B, &d->plan);
+    d->batch = (sc_batch){&d->in, &d->pairs, 0, B, &d->plan, 0};
+    free(idx);
+    free(y);
+    return rc;
+}
+
+static void free_data(bench_data *d) {
+    sc_inputs_free(&d->in);
+    sc_csr_free(&d->csr);
+    sc_pairs_dev_free(&d->pairs);
+    sc_sparse_plan_dev_free(&d->plan);
+}
+
+/* Runs steps of batch b until at least `seconds` have passed; returns seconds per step. */
+static int time_steps(sc_model *m, sc_model_optimizer *opt, const sc_batch *b, double seconds,
                       double *per_step, unsigned long *steps) {
     double start = sc_now(), now = start;
     *steps = 0;
     while (now - start < seconds || *steps < 3) {
         if (opt) {
-            SC_TRY(sc_model_train_pass(m, B));
-            SC_TRY(sc_model_optimizer_step(m, opt));
+            SC_TRY(sc_model_train_pass(m, b));
+            SC_TRY(sc_model_optimizer_step(m, opt, b));
         } else {
-            SC_TRY(sc_model_forward(m, B));
+            SC_TRY(sc_model_forward(m, b));
         }
         ++*steps;
         if (*steps % 8 == 0 || now - start >= seconds) SC_TRY(sc_finish(m->rt));
@@ -64,95 +131,27 @@ static int time_steps(sc_model *m, sc_model_optimizer *opt, size_t B, double sec
     return SC_OK;
 }
 
-/* Text input: 2B random texts of 40 distinct features each, as pairs (i, B + i), and their
- * one-step plan, all on the device in t. */
-typedef struct text_batch {
-    sc_csr_dev x;
-    sc_pairs_dev pairs;
-    sc_sparse_plan_dev plan;
-} text_batch;
-
-static int random_texts(sc_model *m, size_t B, sc_rng *r, text_batch *t) {
-    enum { F = 40 };
-    size_t n = 2 * B, buckets = (size_t)m->cfg.input;
-    sc_csr x = {n, n * F, malloc((n + 1) * sizeof(uint32_t)), malloc(n * F * sizeof(uint32_t)),
-                malloc(n * F * sizeof(float))};
-    int32_t *idx = malloc(n * sizeof *idx);
-    sc_sparse_plan plan = {0};
-    int rc = x.offsets && x.indices && x.values && idx ? SC_OK : sc_error(SC_ERR, "out of memory");
-    for (size_t i = 0; rc == SC_OK && i < n; i++) {
-        x.offsets[i] = (uint32_t)(i * F);
-        idx[i] = (int32_t)i;
-        /* F distinct features: F strides of buckets / F, each at a random place */
-        for (size_t k = 0; k < F; k++) {
-            x.indices[i * F + k] =
-                (uint32_t)(k * (buckets / F) + sc_rng_below(r, (uint32_t)(buckets / F)));
-            x.values[i * F + k] = 1.0f;
-        }
-    }
-    if (rc == SC_OK) x.offsets[n] = (uint32_t)(n * F);
-    if (rc == SC_OK) rc = sc_csr_upload(m->rt, &x, &t->x);
-    sc_pairs p = {B, idx, idx + B, NULL};
-    if (rc == SC_OK) rc = sc_sparse_plan_build(&m->sparse, &x, p.left, p.right, B, B, &plan);
-    if (rc == SC_OK) rc = sc_sparse_plan_upload(m->rt, &plan, &t->plan);
-    if (rc == SC_OK) rc = sc_buffer_new(m->rt, B * sizeof(int32_t), &t->pairs.left);
-    if (rc == SC_OK) rc = sc_buffer_new(m->rt, B * sizeof(int32_t), &t->pairs.right);
-    if (rc == SC_OK) rc = sc_upload_bytes(m->rt, t->pairs.left, 0, p.left, B * sizeof(int32_t));
-    if (rc == SC_OK) rc = sc_upload_bytes(m->rt, t->pairs.right, 0, p.right, B * sizeof(int32_t));
-    t->pairs.n = B;
-    if (rc == SC_OK) rc = sc_model_text_batch(m, &t->x, &t->pairs, 0, &t->plan, 0);
-    sc_sparse_plan_free(&plan);
-    sc_csr_free(&x);
-    free(idx);
-    return rc;
-}
-
-static void free_texts(text_batch *t) {
-    sc_csr_dev_free(&t->x);
-    sc_pairs_dev_free(&t->pairs);
-    sc_sparse_plan_dev_free(&t->plan);
-}
-
-static int random_batch(sc_model *m, size_t B, uint64_t seed, text_batch *t) {
-    sc_rng r;
-    sc_rng_seed(&r, seed, 3);
-    if (m->cfg.sparse_input) {
-        float y[1] = {2.0f};
-        SC_TRY(random_texts(m, B, &r, t));
-        return sc_fill(m->rt, sc_model_targets(m), y[0], B);
-    }
-    size_t n = 2 * B * (size_t)m->cfg.input;
-    float *x = malloc(n * sizeof *x), *y = malloc(B * sizeof *y);
-    int rc = x && y ? SC_OK : sc_error(SC_ERR, "out of memory");
-    for (size_t i = 0; rc == SC_OK && i < n; i++) x[i] = sc_rng_uniform(&r);
-    for (size_t i = 0; rc == SC_OK && i < B; i++) y[i] = (float)(i % 2);
-    if (rc == SC_OK) rc = sc_upload(m->rt, sc_model_input(m), x, n);
-    if (rc == SC_OK) rc = sc_upload(m->rt, sc_model_targets(m), y, B);
-    free(x);
-    free(y);
-    return rc;
-}
-
 static int bench_one(sc_runtime *rt, const sc_job *job, size_t B, double seconds, bench_row *row) {
     sc_model *m = NULL;
     sc_model_optimizer opt = {0};
-    text_batch texts = {0};
+    bench_data d = {0};
     double t;
     unsigned long steps, launches, transfers;
     row->batch = B;
     int rc = sc_model_create(rt, &job->model, &job->train.loss, B, job->train.seed, &m);
     if (rc == SC_OK) rc = sc_model_optimizer_create(m, &job->train.optim, &opt);
-    if (rc == SC_OK) rc = random_batch(m, B, job->train.seed, &texts);
-    if (rc == SC_OK) rc = time_steps(m, &opt, B, 0.2, &t, &steps); /* warm-up: builds kernels */
+    if (rc == SC_OK) rc = random_data(m, B, job->train.seed, &d);
+    if (rc == SC_OK)
+        rc = time_steps(m, &opt, &d.batch, 0.2, &t, &steps); /* warm-up: builds kernels */
     launches = rt->launches, transfers = rt->transfers;
-    if (rc == SC_OK) rc = time_steps(m, &opt, B, seconds, &t, &steps);
+    if (rc == SC_OK) rc = time_steps(m, &opt, &d.batch, seconds, &t, &steps);
     if (rc == SC_OK) {
         row->launches = (double)(rt->launches - launches) / (double)steps;
         row->transfers = (double)(rt->transfers - transfers) / (double)steps;
         row->train_ms = 1e3 * t;
         row->train_pairs = (double)B / t;
         row->train_gflops = gemm_flops(m, B, 1) / t * 1e-9;
-        rc = time_steps(m, NULL, B, seconds, &t, &steps);
+        rc = time_steps(m, NULL, &d.batch, seconds, &t, &steps);
     }
     if (rc == SC_OK) {
         row->infer_ms = 1e3 * t;
@@ -160,7 +159,7 @@ static int bench_one(sc_runtime *rt, const sc_job *job, size_t B, double seconds
         row->infer_gflops = gemm_flops(m, B, 0) / t * 1e-9;
     }
     sc_model_optimizer_free(&opt);
-    free_texts(&texts);
+    free_data(&d);
     sc_model_free(m);
     return rc;
 }
@@ -270,8 +269,8 @@ int cmd_bench(int argc, char **argv) {
     if (rc == SC_OK && !batches) {
         sizes[n++] = (int)job.train.batch_size;
     }
-    if (rc == SC_OK) rc = cmd_input_from_data(&job);
     if (rc == SC_OK) rc = cmd_open_runtime(&args, cfg, &rt);
+    if (rc == SC_OK) rc = cmd_input_from_data(rt, &job);
     if (rc == SC_OK) cmd_tuning_hint(rt, args.positional[0]);
     if (rc == SC_OK)
         rc = products ? run_products(rt, &job, sizes, n, json)

@@ -1,0 +1,25 @@
+#include "siamcl/inputs.h"
+
+#include <string.h>
+
+int sc_inputs_dense(sc_runtime *rt, const float *rows, size_t n, size_t width, sc_inputs *out) {
+    memset(out, 0, sizeof *out);
+    out->n = n;
+    out->width = width;
+    SC_TRY(sc_buffer_new(rt, n * width * sizeof(float), &out->dense));
+    return sc_upload(rt, (sc_view){out->dense, 0}, rows, n * width);
+}
+
+int sc_inputs_sparse(sc_runtime *rt, const sc_csr *csr, size_t buckets, sc_inputs *out) {
+    memset(out, 0, sizeof *out);
+    out->n = csr->rows;
+    out->width = buckets;
+    out->csr = csr;
+    return sc_csr_upload(rt, csr, &out->csr_dev);
+}
+
+void sc_inputs_free(sc_inputs *in) {
+    sc_buffer_free(in->dense);
+    sc_csr_dev_free(&in->csr_dev);
+    memset(in, 0, sizeof *in);
+}

@@ -1,0 +1,67 @@
+#include "siamcl/task.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+extern const sc_task_kind sc_task_images, sc_task_texts, sc_task_vectors;
+
+/* Every kind of data, by [data] format. */
+static const sc_task_kind *const kinds[] = {&sc_task_images, &sc_task_texts, &sc_task_vectors};
+
+const sc_task_kind *sc_task_kind_of(const sc_job *job) {
+    const char *format = sc_data_format_names[job->data.format];
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (!strcmp(kinds[i]->format, format)) return kinds[i];
+    return NULL;
+}
+
+int sc_task_open(sc_runtime *rt, sc_job *job, const char *data, sc_task *t) {
+    memset(t, 0, sizeof *t);
+    t->rt = rt;
+    t->job = job;
+    t->kind = sc_task_kind_of(job);
+    if (!t->kind) return sc_error(SC_ERR, "no task serves [data] format %d", (int)job->data.format);
+    return t->kind->open(t, data);
+}
+
+void sc_task_close(sc_task *t) {
+    if (t->kind && t->state) t->kind->close(t);
+    memset(t, 0, sizeof *t);
+}
+
+double sc_task_quality(const sc_task *t, const float *scores) {
+    return t->quality(scores, t->val.pairs.target, t->val.pairs.n);
+}
+
+int sc_task_input_width(sc_task *t, size_t width, const char *path) {
+    sc_model_config *mc = &t->job->model;
+    if (mc->input == 0) {
+        char set[64];
+        snprintf(set, sizeof set, "model.input=%zu", width);
+        mc->input = (int)width;
+        return sc_config_override(t->job->cfg, set);
+    }
+    if ((size_t)mc->input != width)
+        return sc_error(SC_EINPUT, "%s: rows of %zu values, but [model] input = %d", path, width,
+                        mc->input);
+    return SC_OK;
+}
+
+int sc_pair_set_upload(sc_runtime *rt, sc_pair_set *s) {
+    return sc_pairs_upload(rt, &s->pairs, &s->dev);
+}
+
+void sc_pair_set_free(sc_pair_set *s) {
+    sc_pairs_free(&s->pairs);
+    sc_pairs_dev_free(&s->dev);
+    s->in = NULL;
+}
+
+void sc_user_rows_free(sc_user_rows *r) {
+    sc_inputs_free(&r->in);
+    sc_csr_free(&r->csr);
+    free(r->names);
+    free(r->name_text);
+    sc_csv_free(r->table);
+    memset(r, 0, sizeof *r);
+}

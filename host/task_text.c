@@ -1,0 +1,180 @@
+/* The text task ([data] format = csv): a CSV of (left text, right text, graded target) rows,
+ * hashed into features (features.h), split into training, validation and test rows by group.
+ * The model's first layer is an embedding bag over the features. */
+#include "siamcl/evaluate.h"
+#include "siamcl/metrics.h"
+#include "siamcl/task.h"
+#include "siamcl/textdata.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct text_task {
+    sc_text_data d;
+    sc_inputs in; /* the 2n texts of d: left texts, then right texts */
+} text_task;
+
+/* data (eval --data) names a CSV whose every row is a test row. */
+static int open_texts(sc_task *t, const char *data) {
+    text_task *x = calloc(1, sizeof *x);
+    if (!x) return sc_error(SC_ERR, "out of memory");
+    t->state = x;
+    sc_job *job = t->job;
+    if (data) job->data.path = data;
+    SC_TRY(sc_text_data_load(&job->data, job->train.seed, data != NULL, &x->d));
+    /* the constant baseline predicts the training targets' mean, kept in the checkpoint */
+    if (isnan(job->target_mean) && !data) job->target_mean = sc_text_train_mean(&x->d);
+    SC_TRY(sc_inputs_sparse(t->rt, &x->d.texts, job->data.features.buckets, &x->in));
+    t->train = t->val.in = t->test.in = &x->in;
+    SC_TRY(sc_text_pairs(&x->d, SC_SPLIT_VAL, &t->val.pairs));
+    SC_TRY(sc_text_pairs(&x->d, SC_SPLIT_TEST, &t->test.pairs));
+    SC_TRY(sc_pair_set_upload(t->rt, &t->val));
+    SC_TRY(sc_pair_set_upload(t->rt, &t->test));
+    t->epoch_size = x->d.count[SC_SPLIT_TRAIN];
+    t->quality_name = "Spearman";
+    t->quality = sc_metric_spearman;
+    snprintf(t->summary, sizeof t->summary,
+             "%s: %zu rows, %zu / %zu / %zu for training / validation / test", job->data.path,
+             x->d.n, x->d.count[0], x->d.count[1], x->d.count[2]);
+    return SC_OK;
+}
+
+static void close_texts(sc_task *t) {
+    text_task *x = t->state;
+    sc_inputs_free(&x->in);
+    sc_text_data_free(&x->d);
+    sc_pair_set_free(&t->val);
+    sc_pair_set_free(&t->test);
+    free(x);
+    t->state = NULL;
+}
+
+/* The training rows, shuffled anew each epoch. */
+static int epoch_pairs(sc_task *t, int epoch, sc_pairs *out) {
+    const text_task *x = t->state;
+    SC_TRY(sc_text_pairs(&x->d, SC_SPLIT_TRAIN, out));
+    sc_pairs_shuffle(out, t->job->train.seed, 1000 + (uint64_t)epoch);
+    return SC_OK;
+}
+
+/* Regression metrics on the test rows beside the constant mean of the training targets. */
+static int report(sc_task *t, sc_model *m, sc_report *out) {
+    const sc_pairs *tp = &t->test.pairs;
+    float *scores = malloc((tp->n ? tp->n : 1) * sizeof *scores);
+    float *mean = malloc((tp->n ? tp->n : 1) * sizeof *mean);
+    double loss;
+    memset(out, 0, sizeof *out);
+    int rc = scores && mean ? SC_OK : sc_error(SC_ERR, "out of memory");
+    if (rc == SC_OK) rc = sc_score_pairs(m, t->test.in, &t->test.dev, scores, &loss);
+    if (rc == SC_OK) {
+        snprintf(out->title, sizeof out->title, "test: %zu rows", tp->n);
+        sc_report_regression_columns(out);
+        sc_report_regression_row(out, "siamcl", scores, tp->target, tp->n);
+        for (size_t i = 0; i < tp->n; i++) mean[i] = (float)t->job->target_mean;
+        sc_report_regression_row(out, "constant_mean", mean, tp->target, tp->n);
+    }
+    free(scores);
+    free(mean);
+    return rc;
+}
+
+static int write_files(const sc_task *t, const char *dir) {
+    const text_task *x = t->state;
+    char path[1100];
+    snprintf(path, sizeof path, "%s/split.csv", dir);
+    return sc_text_write_split(&x->d, path);
+}
+
+/* The CSV at path, read with --encoding or the model's [data] encoding. */
+static int read_table(const sc_job *job, const char *path, const sc_read_options *o, sc_csv **out) {
+    sc_encoding enc = job->data.encoding;
+    if (o->encoding && sc_encoding_parse(o->encoding, &enc) != SC_OK)
+        return sc_error(SC_EINPUT, "--encoding %s: expected utf-8 or latin-1", o->encoding);
+    return sc_csv_read(path, enc, out);
+}
+
+/* The distinct texts of names[0 .. *n), in first-seen order, kept in place. */
+static int keep_distinct(const char **names, size_t *n) {
+    size_t cap = 16, kept = 0;
+    while (cap < 2 * *n) cap *= 2;
+    const char **seen = calloc(cap, sizeof *seen);
+    if (!seen) return sc_error(SC_ERR, "out of memory");
+    for (size_t r = 0; r < *n; r++) {
+        const char *s = names[r];
+        size_t h = sc_fnv1a32(s, strlen(s), SC_FNV1A32_BASIS) & (cap - 1);
+        while (seen[h] && strcmp(seen[h], s)) h = (h + 1) & (cap - 1);
+        if (!seen[h]) seen[h] = names[kept++] = s;
+    }
+    free(seen);
+    *n = kept;
+    return SC_OK;
+}
+
+/* A CSV column's texts (embed; search: each distinct one once), featurized as in training. */
+static int read_rows(sc_runtime *rt, const sc_job *job, const char *path, const sc_read_options *o,
+                     sc_user_rows *out) {
+    int col;
+    if (o->distinct && !o->column)
+        return sc_error(SC_EINPUT, "search: --column NAME names the catalog's column of texts");
+    SC_TRY(read_table(job, path, o, &out->table));
+    size_t n = sc_csv_rows(out->table);
+    SC_TRY(sc_csv_column(out->table, o->column ? o->column : job->data.left, &col));
+    if (!n) return sc_error(SC_EINPUT, "%s: no rows", path);
+    if (!(out->names = malloc(n * sizeof *out->names))) return sc_error(SC_ERR, "out of memory");
+    for (size_t r = 0; r < n; r++) out->names[r] = sc_csv_field(out->table, r, col);
+    if (o->distinct) SC_TRY(keep_distinct(out->names, &n));
+    SC_TRY(sc_featurize(&job->data.features, out->names, n, &out->csr));
+    return sc_inputs_sparse(rt, &out->csr, job->data.features.buckets, &out->in);
+}
+
+/* Each QUERY argument is a text. */
+static int read_queries(sc_runtime *rt, const sc_job *job, const char *const *args, int n,
+                        sc_user_rows *out) {
+    if (!(out->names = malloc((size_t)n * sizeof *out->names)))
+        return sc_error(SC_ERR, "out of memory");
+    for (int i = 0; i < n; i++) out->names[i] = args[i];
+    SC_TRY(sc_featurize(&job->data.features, out->names, (size_t)n, &out->csr));
+    return sc_inputs_sparse(rt, &out->csr, job->data.features.buckets, &out->in);
+}
+
+/* Text pairs: the model's [data] left and right columns of each row; row r's texts are r and
+ * n + r. */
+static int read_pairs(sc_runtime *rt, const sc_job *job, const sc_csv *table,
+                      const sc_read_options *o, sc_user_rows *rows, sc_pairs *out) {
+    int cols[2];
+    size_t n = sc_csv_rows(table);
+    if (o->rows) return sc_error(SC_EINPUT, "score: a text model reads its texts from PAIRS.csv");
+    SC_TRY(sc_csv_column(table, job->data.left, &cols[0]));
+    SC_TRY(sc_csv_column(table, job->data.right, &cols[1]));
+    const char **texts = malloc((n ? 2 * n : 1) * sizeof *texts);
+    out->n = n;
+    out->left = malloc((n ? n : 1) * sizeof *out->left);
+    out->right = malloc((n ? n : 1) * sizeof *out->right);
+    out->target = calloc(n ? n : 1, sizeof *out->target);
+    int rc =
+        texts && out->left && out->right && out->target ? SC_OK : sc_error(SC_ERR, "out of memory");
+    for (size_t r = 0; rc == SC_OK && r < n; r++) {
+        texts[r] = sc_csv_field(table, r, cols[0]);
+        texts[n + r] = sc_csv_field(table, r, cols[1]);
+        out->left[r] = (int32_t)r;
+        out->right[r] = (int32_t)(n + r);
+    }
+    if (rc == SC_OK) rc = sc_featurize(&job->data.features, texts, 2 * n, &rows->csr);
+    if (rc == SC_OK) rc = sc_inputs_sparse(rt, &rows->csr, job->data.features.buckets, &rows->in);
+    free(texts);
+    return rc;
+}
+
+const sc_task_kind sc_task_texts = {
+    .format = "csv",
+    .searchable = 1,
+    .open = open_texts,
+    .close = close_texts,
+    .epoch_pairs = epoch_pairs,
+    .report = report,
+    .write_files = write_files,
+    .read_rows = read_rows,
+    .read_queries = read_queries,
+    .read_pairs = read_pairs,
+};
