@@ -18,7 +18,8 @@ const char cmd_eval_help[] =
     "\n"
     "  MODEL_OR_RUN_DIR  a .safetensors checkpoint, or a run directory with model.safetensors\n"
     "  --data PATH       images: the data instead of the config's [data] path; text: a CSV\n"
-    "                    whose every row is a test row\n"
+    "                    whose every row is a test row;\n"
+    "                    vectors: the .npy of vectors instead of [data] path\n"
     "  --json FILE       also write the table as JSON (the rows of metrics.json)\n";
 
 static int write_json(const char *path, const sc_report *rep) {

@@ -17,17 +17,17 @@ typedef struct sc_data_config {
                           validation */
     /* csv */
     sc_encoding encoding;
-    const char *left, *right, *target, *group; /* column names; group may be "" (none); npy
-                                                  pairs: group only */
+    const char *left, *right, *target, *group; /* column names; group may be "" (none), and
+                                                  is the one npy pairs read too */
     int split[3]; /* train, validation, test shares in percent (csv, npy pairs) */
+    sc_features_config features;
     /* npy: pairs from class labels (labels set) or from a CSV of pairs (pairs set); exactly
        one of the two, and "" for the unset one and every other unset file */
     const char *labels;             /* integer labels, one per row of path */
     const char *test, *test_labels; /* labels: a test set and its labels; "": a split of path */
     double test_fraction;           /* labels without test: the share of rows held for test */
-    const char *pairs;         /* a CSV of left,right,target (row indices) and maybe group */
-    const char *right_vectors; /* pairs: the vectors right indices point into; "": path's */
-    sc_features_config features;
+    const char *pairs;              /* a CSV of left,right,target (row indices) and maybe group */
+    const char *right_vectors;      /* pairs: the vectors right indices point into; "": path's */
 } sc_data_config;
 
 #endif
