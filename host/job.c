@@ -6,19 +6,26 @@
 
 const char *const sc_data_format_names[] = {"idx", "csv", "npy", NULL};
 
-static int read_csv_data(sc_config *cfg, sc_data_config *d) {
-    int enc, n;
-    SC_TRY(sc_cfg_enum(cfg, "data", "encoding", sc_encoding_names, SC_UTF8, &enc));
-    d->encoding = (sc_encoding)enc;
-    SC_TRY(sc_cfg_str(cfg, "data", "left", "search_term", &d->left));
-    SC_TRY(sc_cfg_str(cfg, "data", "right", "product_title", &d->right));
-    SC_TRY(sc_cfg_str(cfg, "data", "target", "relevance", &d->target));
+/* [data] group and split: rows (text) or pairs (vectors) dealt out by group. */
+static int read_split(sc_config *cfg, sc_data_config *d) {
+    int n;
     SC_TRY(sc_cfg_str(cfg, "data", "group", "", &d->group));
     SC_TRY(sc_cfg_int_list(cfg, "data", "split", "70,10,20", 0, d->split, 3, &n));
     if (n != 3 || d->split[0] + d->split[1] + d->split[2] != 100 || !d->split[0] || !d->split[1])
         return sc_cfg_invalid(cfg, "data", "split",
                               "expected train,validation,test percentages adding up to 100, "
                               "train and validation above 0");
+    return SC_OK;
+}
+
+static int read_csv_data(sc_config *cfg, sc_data_config *d) {
+    int enc;
+    SC_TRY(sc_cfg_enum(cfg, "data", "encoding", sc_encoding_names, SC_UTF8, &enc));
+    d->encoding = (sc_encoding)enc;
+    SC_TRY(sc_cfg_str(cfg, "data", "left", "search_term", &d->left));
+    SC_TRY(sc_cfg_str(cfg, "data", "right", "product_title", &d->right));
+    SC_TRY(sc_cfg_str(cfg, "data", "target", "relevance", &d->target));
+    SC_TRY(read_split(cfg, d));
     return sc_features_config_read(cfg, &d->features);
 }
 
@@ -44,15 +51,8 @@ static int read_npy_labels(sc_config *cfg, sc_data_config *d) {
 
 /* npy with a CSV of pairs: split by group as the text kind's rows. */
 static int read_npy_pairs(sc_config *cfg, sc_data_config *d) {
-    int n;
     SC_TRY(sc_cfg_str(cfg, "data", "right_vectors", "", &d->right_vectors));
-    SC_TRY(sc_cfg_str(cfg, "data", "group", "", &d->group));
-    SC_TRY(sc_cfg_int_list(cfg, "data", "split", "70,10,20", 0, d->split, 3, &n));
-    if (n != 3 || d->split[0] + d->split[1] + d->split[2] != 100 || !d->split[0] || !d->split[1])
-        return sc_cfg_invalid(cfg, "data", "split",
-                              "expected train,validation,test percentages adding up to 100, "
-                              "train and validation above 0");
-    return SC_OK;
+    return read_split(cfg, d);
 }
 
 /* npy: the vectors (no default: they are the user's own), paired by labels or by a CSV. */

@@ -60,7 +60,7 @@ static int group(const uint8_t *labels, const uint32_t *pool, size_t n, classes 
     return SC_OK;
 }
 
-static int pairs_alloc(sc_pairs *p, size_t n) {
+int sc_pairs_alloc(sc_pairs *p, size_t n) {
     p->n = n;
     p->left = malloc((n ? n : 1) * sizeof *p->left);
     p->right = malloc((n ? n : 1) * sizeof *p->right);
@@ -81,7 +81,7 @@ int sc_pairs_draw(const uint8_t *labels, const uint32_t *pool, size_t npool, uin
         free(c.members);
         return sc_error(SC_EINPUT, "pairs need at least two classes; the data holds %d", nclasses);
     }
-    int rc = pairs_alloc(out, 2 * npool);
+    int rc = sc_pairs_alloc(out, 2 * npool);
     sc_rng r;
     sc_rng_seed(&r, seed, stream);
     for (size_t i = 0; i < npool && rc == SC_OK; i++) {
@@ -103,6 +103,19 @@ int sc_pairs_draw(const uint8_t *labels, const uint32_t *pool, size_t npool, uin
     }
     free(c.members);
     return rc;
+}
+
+int sc_pairs_select(const sc_pairs *all, const uint8_t *which, uint8_t keep, sc_pairs *out) {
+    size_t n = 0, k = 0;
+    for (size_t i = 0; i < all->n; i++) n += which[i] == keep;
+    SC_TRY(sc_pairs_alloc(out, n));
+    for (size_t i = 0; i < all->n; i++) {
+        if (which[i] != keep) continue;
+        out->left[k] = all->left[i];
+        out->right[k] = all->right[i];
+        out->target[k++] = all->target[i];
+    }
+    return SC_OK;
 }
 
 void sc_pairs_shuffle(sc_pairs *p, uint64_t seed, uint64_t stream) {

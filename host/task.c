@@ -3,15 +3,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern const sc_task_kind sc_task_images, sc_task_texts, sc_task_vectors;
+extern const sc_task_kind sc_task_images, sc_task_texts, sc_task_vectors, sc_task_vector_pairs;
 
 /* Every kind of data, by [data] format. */
-static const sc_task_kind *const kinds[] = {&sc_task_images, &sc_task_texts, &sc_task_vectors};
+static const sc_task_kind *const kinds[] = {&sc_task_images, &sc_task_texts, &sc_task_vectors,
+                                            &sc_task_vector_pairs};
 
 const sc_task_kind *sc_task_kind_of(const sc_job *job) {
     const char *format = sc_data_format_names[job->data.format];
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-        if (!strcmp(kinds[i]->format, format)) return kinds[i];
+        if (!strcmp(kinds[i]->format, format) && (!kinds[i]->serves || kinds[i]->serves(job)))
+            return kinds[i];
     return NULL;
 }
 

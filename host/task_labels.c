@@ -141,12 +141,9 @@ int sc_read_index_pairs(const sc_csv *t, size_t count, const char *what, sc_pair
     SC_TRY(sc_csv_column(t, "left", &cols[0]));
     SC_TRY(sc_csv_column(t, "right", &cols[1]));
     size_t n = sc_csv_rows(t);
-    p->n = n;
-    p->left = malloc((n ? n : 1) * sizeof *p->left);
-    p->right = malloc((n ? n : 1) * sizeof *p->right);
-    p->target = calloc(n ? n : 1, sizeof *p->target);
-    if (!p->left || !p->right || !p->target) return sc_error(SC_ERR, "out of memory");
+    SC_TRY(sc_pairs_alloc(p, n));
     for (size_t r = 0; r < n; r++) {
+        p->target[r] = 0.0f;
         for (int k = 0; k < 2; k++) {
             double v;
             SC_TRY(sc_csv_number(t, r, cols[k], &v));

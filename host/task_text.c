@@ -148,13 +148,9 @@ static int read_pairs(sc_runtime *rt, const sc_job *job, const sc_csv *table,
     SC_TRY(sc_csv_column(table, job->data.left, &cols[0]));
     SC_TRY(sc_csv_column(table, job->data.right, &cols[1]));
     const char **texts = malloc((n ? 2 * n : 1) * sizeof *texts);
-    out->n = n;
-    out->left = malloc((n ? n : 1) * sizeof *out->left);
-    out->right = malloc((n ? n : 1) * sizeof *out->right);
-    out->target = calloc(n ? n : 1, sizeof *out->target);
-    int rc =
-        texts && out->left && out->right && out->target ? SC_OK : sc_error(SC_ERR, "out of memory");
+    int rc = texts ? sc_pairs_alloc(out, n) : sc_error(SC_ERR, "out of memory");
     for (size_t r = 0; rc == SC_OK && r < n; r++) {
+        out->target[r] = 0.0f;
         texts[r] = sc_csv_field(table, r, cols[0]);
         texts[n + r] = sc_csv_field(table, r, cols[1]);
         out->left[r] = (int32_t)r;

@@ -147,22 +147,15 @@ void sc_text_data_free(sc_text_data *d) {
 }
 
 int sc_text_pairs(const sc_text_data *d, int split, sc_pairs *out) {
-    size_t n = d->count[split], k = 0;
+    size_t k = 0;
     memset(out, 0, sizeof *out);
-    out->left = malloc((n ? n : 1) * sizeof *out->left);
-    out->right = malloc((n ? n : 1) * sizeof *out->right);
-    out->target = malloc((n ? n : 1) * sizeof *out->target);
-    if (!out->left || !out->right || !out->target) {
-        sc_pairs_free(out);
-        return sc_error(SC_ERR, "out of memory");
-    }
+    SC_TRY(sc_pairs_alloc(out, d->count[split]));
     for (size_t r = 0; r < d->n; r++) {
         if (d->split[r] != split) continue;
         out->left[k] = (int32_t)r;
         out->right[k] = (int32_t)(d->n + r);
         out->target[k++] = d->targets[r];
     }
-    out->n = k;
     return SC_OK;
 }
 

@@ -4,27 +4,7 @@
 set -u
 siamcl=$1
 data=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-
-# expect NAME STATUS PATTERN -- COMMAND...: the command exits with STATUS and its stderr (or
-# stdout for status 0) matches the extended regular expression PATTERN.
-expect() {
-  local name=$1 want=$2 pattern=$3
-  shift 4
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  if [ "$got" -eq "$want" ] && grep -Eq -- "$pattern" "$tmp/out" "$tmp/err"; then
-    passed=$((passed + 1))
-    echo "ok   $name"
-  else
-    failed=$((failed + 1))
-    echo "FAIL $name: exit $got (want $want), output:"
-    sed 's/^/    /' "$tmp/out" "$tmp/err"
-  fi
-}
+source "$(dirname "$0")/cli_lib.sh"
 
 printf '[device]\nselect = auto\n' >"$tmp/ok.ini"
 
@@ -47,17 +27,6 @@ expect device-cli-over-env 0 "chosen by 'cpu'" -- env SIAMCL_DEVICE=no-such-gpu 
 expect device-config 2 "device 'nothing-like-this'" -- "$siamcl" devices -o device.select=nothing-like-this
 mkdir -p "$tmp/no-icds"
 expect no-platform 2 'no OpenCL platform found: .*pocl-opencl-icd' -- env OCL_ICD_VENDORS="$tmp/no-icds" "$siamcl" devices
-
-# expect_file NAME FILE PATTERN: FILE exists and matches PATTERN.
-expect_file() {
-  if [ -f "$2" ] && grep -Eq -- "$3" "$2"; then
-    passed=$((passed + 1))
-    echo "ok   $1"
-  else
-    failed=$((failed + 1))
-    echo "FAIL $1: $2 missing or without /$3/"
-  fi
-}
 
 # ---- training, evaluation and inference on the tiny fixtures ----
 cat >"$tmp/tiny.ini" <<EOT
@@ -240,5 +209,4 @@ else
   sed 's/^/    /' "$tmp/int.err"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -19,7 +19,7 @@ place 1 device runtime
 place 2 gemm tune gemm_bench elementwise dense similarity loss optim sparse gather inputs
 place 3 model model_config evaluate
 place 4 job job_model job_train
-place 5 textdata task task_labels task_image task_text task_vectors
+place 5 textdata task task_labels task_image task_text task_vectors task_vector_pairs
 place 6 train checkpoint
 names=(base runtime ops model job data train cli)
 

@@ -6,38 +6,7 @@
 set -u
 siamcl=$1
 v=$2/vectors
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-
-# expect NAME STATUS PATTERN -- COMMAND...: the command exits with STATUS and its stderr (or
-# stdout for status 0) matches the extended regular expression PATTERN.
-expect() {
-  local name=$1 want=$2 pattern=$3
-  shift 4
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  if [ "$got" -eq "$want" ] && grep -Eq -- "$pattern" "$tmp/out" "$tmp/err"; then
-    passed=$((passed + 1))
-    echo "ok   $name"
-  else
-    failed=$((failed + 1))
-    echo "FAIL $name: exit $got (want $want), output:"
-    sed 's/^/    /' "$tmp/out" "$tmp/err"
-  fi
-}
-
-# expect_file NAME FILE PATTERN: FILE exists and matches PATTERN.
-expect_file() {
-  if [ -f "$2" ] && grep -Eq -- "$3" "$2"; then
-    passed=$((passed + 1))
-    echo "ok   $1"
-  else
-    failed=$((failed + 1))
-    echo "FAIL $1: $2 missing or without /$3/"
-  fi
-}
+source "$(dirname "$0")/cli_lib.sh"
 
 # npy FILE DESCR FORTRAN SHAPE BYTES: a version 1.0 .npy header (padded so that the data
 # starts at a multiple of 64, as NumPy writes), then BYTES zero bytes of data.
@@ -198,5 +167,4 @@ expect score-bad-index 2 'badpairs.csv:2: right = 30 is not a row index \(0..29\
 expect search-query-width 2 'wide.npy: vectors of 5 values, but the model takes 8' -- "$siamcl" search "$run" "$v/test.npy" "$tmp/wide.npy"
 expect search-column 2 '--column and --encoding are for text models' -- "$siamcl" search "$run" "$v/test.npy" --column x "$v/queries.npy"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

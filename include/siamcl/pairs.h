@@ -23,6 +23,10 @@ int sc_split_holdout(size_t n, double fraction, uint64_t seed, uint32_t **kept, 
  * class besides the anchor when that class has more than one member. */
 int sc_pairs_draw(const uint8_t *labels, const uint32_t *pool, size_t npool, uint64_t seed,
                   uint64_t stream, sc_pairs *out);
+/* Room for n pairs (free with sc_pairs_free; freed on failure). */
+int sc_pairs_alloc(sc_pairs *p, size_t n);
+/* The pairs i of all whose which[i] is keep, in order. */
+int sc_pairs_select(const sc_pairs *all, const uint8_t *which, uint8_t keep, sc_pairs *out);
 /* Shuffles the pairs in place (Fisher-Yates), seeded. */
 void sc_pairs_shuffle(sc_pairs *p, uint64_t seed, uint64_t stream);
 void sc_pairs_free(sc_pairs *p);

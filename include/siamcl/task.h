@@ -6,8 +6,8 @@
  * are not the job's data.
  *
  * Kinds (task_<kind>.c, listed in task.c): idx (image files with class labels), csv (text
- * pairs with graded targets), npy (vectors, paired by labels or by a CSV of pairs). A new kind
- * is one file and one line of task.c's table. */
+ * pairs with graded targets), npy (vectors: task_vectors.c paired by labels, task_vector_pairs.c
+ * by a CSV of pairs). A new kind is one file and one line of task.c's table. */
 #ifndef SIAMCL_TASK_H
 #define SIAMCL_TASK_H
 
@@ -43,7 +43,9 @@ typedef struct sc_task sc_task;
 
 typedef struct sc_task_kind {
     const char *format; /* the [data] format it serves */
-    int searchable;     /* search takes its catalogs and queries (read_rows) */
+    /* NULL, or whether it serves a job of its format (a format read two ways has two kinds) */
+    int (*serves)(const sc_job *job);
+    int searchable; /* search takes its catalogs and queries (read_rows) */
     /* Loads the job's data: sets t's public fields and t->state. data, when not NULL, is eval's
      * --data (the kind says in cmd_eval's help what it means). */
     int (*open)(sc_task *t, const char *data);
