@@ -15,11 +15,13 @@ const char cmd_eval_help[] =
     "Text models: MSE, RMSE, MAE, Pearson and Spearman on the test rows of the group split,\n"
     "or on every row of --data FILE (a held-out CSV with the same columns), beside the\n"
     "constant mean of the training targets.\n"
+    "Vector models ([data] format = npy): with labels, as image models; with a CSV of pairs,\n"
+    "as text models, beside the constant and the cosine of the raw vectors.\n"
     "\n"
     "  MODEL_OR_RUN_DIR  a .safetensors checkpoint, or a run directory with model.safetensors\n"
     "  --data PATH       images: the data instead of the config's [data] path; text: a CSV\n"
-    "                    whose every row is a test row;\n"
-    "                    vectors: the .npy of vectors instead of [data] path\n"
+    "                    whose every row is a test row; vectors: the .npy of vectors\n"
+    "                    instead of the config's [data] path\n"
     "  --json FILE       also write the table as JSON (the rows of metrics.json)\n";
 
 static int write_json(const char *path, const sc_report *rep) {
