@@ -50,7 +50,9 @@ kernel void softmax_rows(global const float *logits, global const float *y, int 
 }
 
 // acc[0] += sum of terms (Kahan-compensated in acc[1]); acc[2] = this batch's loss;
-// acc[3] += the batch's weight (B, or sum y when weighted). One work-item: a fixed order.
+// acc[3] += the batch's weight (B, or sum y when weighted); acc[5] counts the batches, and
+// acc[4] keeps the number of the first whose sum is not finite (0: none), so that a diverged
+// run is seen in the loss the loop reads anyway. One work-item: a fixed order.
 kernel void loss_reduce(global const float *terms, global const float *y, int y_off, int pairs,
                         int weighted, global float *acc) {
     if (get_global_id(0) != 0) return;
@@ -65,4 +67,6 @@ kernel void loss_reduce(global const float *terms, global const float *y, int y_
     acc[0] = t;
     acc[2] = w > 0.0f ? sum / w : 0.0f;
     acc[3] += w;
+    acc[5] += 1.0f;
+    if (!isfinite(sum) && acc[4] == 0.0f) acc[4] = acc[5];
 }

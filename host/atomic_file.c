@@ -2,6 +2,7 @@
 #include "siamcl/error.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -35,15 +36,30 @@ int sc_atomic_open(const char *path, sc_atomic_file *f) {
     return SC_OK;
 }
 
+/* Syncs the folder that holds path, so that a rename in it survives a power cut. */
+static const char *sync_dir(const char *path) {
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return strerror(errno);
+    /* some file systems cannot sync a folder (EINVAL): the rename is then as durable as they
+     * make it */
+    const char *why = fsync(fd) != 0 && errno != EINVAL ? strerror(errno) : NULL;
+    close(fd);
+    return why;
+}
+
 int sc_atomic_commit(sc_atomic_file *f) {
     const char *why = NULL;
     if (ferror(f->file))
-        why = "write error";
+        why = errno ? strerror(errno) : "write error"; /* the failed write's reason */
     else if (fflush(f->file) != 0 || fsync(fileno(f->file)) != 0)
         why = strerror(errno);
     if (fclose(f->file) != 0 && !why) why = strerror(errno);
     f->file = NULL;
     if (!why && rename(f->tmp, f->path) != 0) why = strerror(errno);
+    if (!why) why = sync_dir(f->path);
     int rc = why ? sc_error(SC_ERR, "cannot write %s: %s", f->path, why) : SC_OK;
     finish(f, why != NULL);
     return rc;

@@ -1,8 +1,9 @@
 /* Files: atomic replacement for writers, and size and exact reads for readers.
  *
  * Atomic file replacement: a writer fills a temporary file beside the destination, and only a
- * complete, synced file is renamed over it, so a crash or an error never leaves a half-written
- * file behind and an existing file stays as it was. */
+ * complete, synced file is renamed over it (and the folder synced, so that the rename lasts),
+ * so a crash or an error never leaves a half-written file behind and an existing file stays as
+ * it was. */
 #ifndef SIAMCL_ATOMIC_FILE_H
 #define SIAMCL_ATOMIC_FILE_H
 

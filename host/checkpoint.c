@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_TENSORS (2 * (2 * SC_MAX_LAYERS + 1) + 1)
+/* the model's tensors, and a run's state beside them (run_state.c) */
+#define MAX_TENSORS (2 * (2 * SC_MAX_LAYERS + 1) + 1 + SC_CHECKPOINT_EXTRA)
 
 typedef struct tensor_list {
     sc_tensor t[MAX_TENSORS];
@@ -74,7 +75,10 @@ static char *config_text(const sc_config *cfg) {
     return NULL;
 }
 
-int sc_checkpoint_save(sc_model *m, const sc_job *job, const char *path) {
+int sc_checkpoint_write(sc_model *m, const sc_job *job, const char *path, const sc_tensor *extra,
+                        int nextra, const sc_meta *extra_meta, int nmeta) {
+    if (nextra > SC_CHECKPOINT_EXTRA || nmeta > SC_CHECKPOINT_EXTRA)
+        return sc_error(SC_ERR, "%s: too many extra tensors or keys", path);
     float *p = malloc(m->nparams * sizeof *p);
     char *text = config_text(job->cfg), mean[32];
     snprintf(mean, sizeof mean, "%.9g", job->target_mean);
@@ -83,13 +87,20 @@ int sc_checkpoint_save(sc_model *m, const sc_job *job, const char *path) {
     if (rc == SC_OK) {
         tensor_list l;
         list_tensors(m, p, &l);
-        sc_meta meta[] = {
+        for (int i = 0; i < nextra; i++) l.t[l.n++] = extra[i];
+        sc_meta meta[3 + SC_CHECKPOINT_EXTRA] = {
             {"format", SC_CHECKPOINT_FORMAT}, {"config", text}, {"target_mean", mean}};
-        rc = sc_safetensors_write(path, l.t, l.n, meta, isnan(job->target_mean) ? 2 : 3);
+        int n = isnan(job->target_mean) ? 2 : 3;
+        for (int i = 0; i < nmeta; i++) meta[n++] = extra_meta[i];
+        rc = sc_safetensors_write(path, l.t, l.n, meta, n);
     }
     free(p);
     free(text);
     return rc;
+}
+
+int sc_checkpoint_save(sc_model *m, const sc_job *job, const char *path) {
+    return sc_checkpoint_write(m, job, path, NULL, 0, NULL, 0);
 }
 
 /* Copies the file's tensors into p, each checked against the shape the model needs. */
@@ -141,6 +152,16 @@ static int read_config(const sc_safetensors *st, const char *path, sc_config **c
     return rc;
 }
 
+int sc_checkpoint_params(const sc_safetensors *st, const char *path, sc_model *m) {
+    /* calloc: the alignment padding between tensors (model.c) stays zero */
+    float *p = calloc(m->nparams, sizeof *p);
+    int rc = p ? read_tensors(st, path, m, p) : sc_error(SC_ERR, "out of memory");
+    if (rc == SC_OK) rc = file_layout(m, p, 0);
+    if (rc == SC_OK) rc = sc_model_set_params(m, p);
+    free(p);
+    return rc;
+}
+
 int sc_checkpoint_load(sc_runtime *rt, const char *path, size_t max_pairs, sc_config **cfg,
                        sc_job *job, sc_model **m) {
     sc_safetensors *st;
@@ -150,13 +171,7 @@ int sc_checkpoint_load(sc_runtime *rt, const char *path, size_t max_pairs, sc_co
     int rc = read_config(st, path, cfg, job);
     if (rc == SC_OK && !max_pairs) max_pairs = sc_job_eval_batch(job);
     if (rc == SC_OK) rc = sc_model_create(rt, &job->model, &job->train.loss, max_pairs, 0, m);
-    /* calloc: the alignment padding between tensors (model.c) stays zero */
-    float *p = rc == SC_OK ? calloc((*m)->nparams, sizeof *p) : NULL;
-    if (rc == SC_OK && !p) rc = sc_error(SC_ERR, "out of memory");
-    if (rc == SC_OK) rc = read_tensors(st, path, *m, p);
-    if (rc == SC_OK) rc = file_layout(*m, p, 0);
-    if (rc == SC_OK) rc = sc_model_set_params(*m, p);
-    free(p);
+    if (rc == SC_OK) rc = sc_checkpoint_params(st, path, *m);
     sc_safetensors_free(st);
     if (rc != SC_OK) {
         sc_model_free(*m);

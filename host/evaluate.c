@@ -7,7 +7,7 @@
 
 int sc_score_pairs(sc_model *m, const sc_inputs *in, const sc_pairs_dev *p, float *scores,
                    double *loss) {
-    double last;
+    sc_loss_total total;
     SC_TRY(sc_model_loss_reset(m));
     for (size_t first = 0; first < p->n; first += m->max_pairs) {
         size_t n = p->n - first < m->max_pairs ? p->n - first : m->max_pairs;
@@ -16,7 +16,9 @@ int sc_score_pairs(sc_model *m, const sc_inputs *in, const sc_pairs_dev *p, floa
         SC_TRY(sc_model_loss(m, n));
         SC_TRY(sc_download(m->rt, scores + first, sc_model_scores(m), n));
     }
-    return sc_model_loss_read(m, loss, &last);
+    SC_TRY(sc_model_loss_read(m, &total));
+    *loss = total.mean;
+    return SC_OK;
 }
 
 /* A device buffer of the row numbers first .. first + n - 1. */

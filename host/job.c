@@ -113,6 +113,7 @@ static int read_train(sc_config *cfg, sc_train_config *t) {
     SC_TRY(sc_cfg_int(cfg, "train", "patience", 3, 0, 1000000, &patience));
     SC_TRY(sc_cfg_float(cfg, "train", "min_delta", 1e-3, 0, 1e9, &t->min_delta));
     SC_TRY(sc_cfg_int(cfg, "train", "seed", 42, 0, 0x7fffffffL, &seed));
+    SC_TRY(sc_cfg_int(cfg, "train", "checkpoint_every", 0, 0, 1L << 40, &t->checkpoint_every));
     t->batch_size = (size_t)batch;
     t->epochs = (int)epochs;
     t->patience = (int)patience;

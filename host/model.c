@@ -178,7 +178,7 @@ static int allocate(sc_model *m) {
     SC_TRY(sc_buffer_new(m->rt, m->nparams * sizeof(float), &m->grads));
     SC_TRY(sc_buffer_new(m->rt, work * sizeof(float), &m->work));
     SC_TRY(sc_buffer_new(m->rt, B * sizeof(float), &m->ws.terms));
-    SC_TRY(sc_buffer_new(m->rt, 4 * sizeof(float), &m->ws.acc));
+    SC_TRY(sc_buffer_new(m->rt, SC_LOSS_ACC * sizeof(float), &m->ws.acc));
     if (m->loss.kind == SC_LOSS_SOFTMAX) {
         SC_TRY(sc_buffer_new(m->rt, B * B * sizeof(float), &m->ws.logits));
         SC_TRY(sc_buffer_new(m->rt, B * B * sizeof(float), &m->ws.dlogits));
@@ -462,16 +462,25 @@ int sc_model_train_pass(sc_model *m, const sc_batch *b) {
     return tower_backward(m, b, cur, other);
 }
 
-int sc_model_loss_read(sc_model *m, double *mean, double *last) {
-    float acc[4];
-    SC_TRY(sc_download(m->rt, acc, (sc_view){m->ws.acc, 0}, 4));
-    *mean = acc[3] > 0 ? (double)acc[0] / acc[3] : 0.0;
-    *last = acc[2];
+int sc_model_loss_read(sc_model *m, sc_loss_total *out) {
+    float acc[SC_LOSS_ACC];
+    SC_TRY(sc_model_loss_get(m, acc));
+    out->mean = acc[3] > 0 ? (double)acc[0] / acc[3] : 0.0;
+    out->last = acc[2];
+    out->bad_batch = (long)acc[4];
     return SC_OK;
 }
 
 int sc_model_loss_reset(sc_model *m) {
-    return sc_fill(m->rt, (sc_view){m->ws.acc, 0}, 0.0f, 4);
+    return sc_fill(m->rt, (sc_view){m->ws.acc, 0}, 0.0f, SC_LOSS_ACC);
+}
+
+int sc_model_loss_get(sc_model *m, float *acc) {
+    return sc_download(m->rt, acc, (sc_view){m->ws.acc, 0}, SC_LOSS_ACC);
+}
+
+int sc_model_loss_set(sc_model *m, const float *acc) {
+    return sc_upload(m->rt, (sc_view){m->ws.acc, 0}, acc, SC_LOSS_ACC);
 }
 
 int sc_model_get_params(sc_model *m, float *host) {

@@ -45,6 +45,18 @@ int sc_optimizer_reset(sc_optimizer *o) {
     return sc_fill(o->rt, (sc_view){o->scale, 0}, 1.0f, 2);
 }
 
+int sc_optimizer_get_state(sc_optimizer *o, float *m, float *v, long *step) {
+    *step = o->step;
+    SC_TRY(sc_download(o->rt, m, (sc_view){o->m, 0}, o->n));
+    return o->v ? sc_download(o->rt, v, (sc_view){o->v, 0}, o->n) : SC_OK;
+}
+
+int sc_optimizer_set_state(sc_optimizer *o, const float *m, const float *v, long step) {
+    o->step = step;
+    SC_TRY(sc_upload(o->rt, (sc_view){o->m, 0}, m, o->n));
+    return o->v ? sc_upload(o->rt, (sc_view){o->v, 0}, v, o->n) : SC_OK;
+}
+
 static int clip(sc_optimizer *o, sc_view grads) {
     SC_TRY(sc_launch1(o->rt, "optim", "sumsq_partial", NORM_PARTS, SC_VIEW(grads), SC_INT(o->n),
                       SC_MEM(o->partial)));

@@ -261,6 +261,21 @@ int sc_sparse_optimizer_reset(sc_sparse_optimizer *o) {
     return o->v ? sc_fill(o->rt, (sc_view){o->v, 0}, 0.0f, n) : SC_OK;
 }
 
+int sc_sparse_optimizer_get_state(sc_sparse_optimizer *o, float *m, float *v, long *step) {
+    size_t n = (size_t)o->layer.buckets * (size_t)o->layer.out;
+    *step = o->step;
+    SC_TRY(sc_download(o->rt, m, (sc_view){o->m, 0}, n));
+    return o->v ? sc_download(o->rt, v, (sc_view){o->v, 0}, n) : SC_OK;
+}
+
+int sc_sparse_optimizer_set_state(sc_sparse_optimizer *o, const float *m, const float *v,
+                                  long step) {
+    size_t n = (size_t)o->layer.buckets * (size_t)o->layer.out;
+    o->step = step;
+    SC_TRY(sc_upload(o->rt, (sc_view){o->m, 0}, m, n));
+    return o->v ? sc_upload(o->rt, (sc_view){o->v, 0}, v, n) : SC_OK;
+}
+
 int sc_sparse_optimizer_step(sc_sparse_optimizer *o, sc_view params, const sc_sparse_plan_dev *p,
                              size_t step, sc_view g) {
     const sc_optim_config *c = &o->cfg;

@@ -2,13 +2,14 @@
 #include "atomic_file.h"
 #include "json.h"
 #include "progress.h"
+#include "run_dir.h"
 #include "siamcl/checkpoint.h"
 #include "siamcl/evaluate.h"
 #include "siamcl/metrics.h"
+#include "siamcl/run_state.h"
 #include "siamcl/task.h"
 
 #include <ctype.h>
-
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -33,33 +34,21 @@ static void catch_interrupt(void) {
     sigaction(SIGINT, &sa, NULL);
 }
 
-int sc_make_dirs(const char *dir) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s", dir);
-    for (char *p = path + 1;; p++) {
-        if (*p != '/' && *p) continue;
-        char c = *p;
-        *p = '\0';
-        if (mkdir(path, 0777) != 0 && errno != EEXIST)
-            return sc_error(SC_EINPUT, "cannot create %s: %s", path, strerror(errno));
-        if (!c) return SC_OK;
-        *p = c;
-    }
-}
+/* Mid-epoch saves of the run's state by default: at most this often (each epoch's end always). */
+#define SAVE_SECONDS 300.0
 
 typedef struct run {
     sc_runtime *rt;
     sc_config *cfg;
     sc_job *job;
-    FILE *log;
+    const sc_train_options *o;
     sc_task task;
     sc_model *model;
     sc_model_optimizer opt;
+    sc_run_dir dir;
     float *best; /* host copy of the best parameters */
-    int best_epoch;
-    double best_loss;
-    double seconds, pairs; /* training time and pairs, all epochs */
-    int epochs;
+    sc_run_state st;
+    double saved_at; /* when the state was last saved */
     char path[1100]; /* scratch for file names in the run directory */
 } run;
 
@@ -79,16 +68,46 @@ static int write_config(run *r) {
     return sc_atomic_commit(&f);
 }
 
+static int save_state(run *r) {
+    r->saved_at = sc_now();
+    return sc_run_state_save(in_dir(r, "last.safetensors"), r->model, &r->opt, r->job, &r->st);
+}
+
+/* The best weights so far into r->best, from model.safetensors. */
+static int load_best(run *r) {
+    sc_safetensors *st;
+    const char *path = in_dir(r, "model.safetensors");
+    SC_TRY(sc_safetensors_read(path, &st));
+    int rc = sc_checkpoint_params(st, path, r->model);
+    sc_safetensors_free(st);
+    return rc == SC_OK ? sc_model_get_params(r->model, r->best) : rc;
+}
+
+/* A resumed run: its state from last.safetensors, the best weights from model.safetensors. */
+static int resume(run *r) {
+    struct stat sb;
+    if (stat(in_dir(r, "last.safetensors"), &sb) != 0)
+        return sc_error(SC_EINPUT,
+                        "%s: no last.safetensors: the run saved no state to continue from "
+                        "(train it afresh)",
+                        r->job->out_dir);
+    if (stat(in_dir(r, "model.safetensors"), &sb) == 0) SC_TRY(load_best(r));
+    return sc_run_state_load(in_dir(r, "last.safetensors"), r->model, &r->opt, &r->st);
+}
+
 static int setup(run *r) {
     const sc_job *job = r->job;
     SC_TRY(sc_task_open(r->rt, r->job, NULL, &r->task));
-    if (r->task.summary[0]) fprintf(r->log, "siamcl: %s\n", r->task.summary);
+    if (r->task.summary[0]) fprintf(r->o->log, "siamcl: %s\n", r->task.summary);
     SC_TRY(sc_model_create(r->rt, &job->model, &job->train.loss, sc_job_eval_batch(job),
                            job->train.seed, &r->model));
     sc_model *m = r->model;
     SC_TRY(sc_model_optimizer_create(m, &job->train.optim, &r->opt));
     if (!(r->best = malloc(m->nparams * sizeof *r->best))) return sc_error(SC_ERR, "out of memory");
-    SC_TRY(sc_make_dirs(job->out_dir));
+    SC_TRY(sc_run_dir_open(job->out_dir, &r->dir));
+    r->st.best_loss = INFINITY;
+    r->saved_at = sc_now();
+    if (r->o->resume) SC_TRY(resume(r));
     SC_TRY(write_config(r));
     return r->task.kind->write_files(&r->task, job->out_dir);
 }
@@ -101,11 +120,28 @@ static int first_step_done(run *r, sc_progress *p, size_t pairs) {
     double seconds = sc_now() - p->start;
     sc_progress_restart(p, 1, pairs);
     if (seconds >= 2)
-        fprintf(r->log,
+        fprintf(r->o->log,
                 "siamcl: the first step took %.1f s: kernels compile on their first use (PoCL "
                 "caches them for later runs); epoch 1's time leaves that step out\n",
                 seconds);
     return SC_OK;
+}
+
+/* A non-finite loss: the run stops at once, its saved state and best weights as they were. */
+static int diverged(run *r, int epoch, long step) {
+    char best[1200] = "no epoch finished, so no weights were saved";
+    if (r->st.best_epoch)
+        snprintf(best, sizeof best, "the best weights (epoch %d) are in %s/model.safetensors",
+                 r->st.best_epoch, r->job->out_dir);
+    char where[96];
+    if (step > 0)
+        snprintf(where, sizeof where, "the loss is not finite at epoch %d, step %ld", epoch, step);
+    else
+        snprintf(where, sizeof where, "the validation loss is not finite after epoch %d", epoch);
+    return sc_error(SC_DIVERGED,
+                    "training diverged: %s; try a lower [train] lr (now %g) or [train] "
+                    "clip_norm; %s",
+                    where, r->job->train.optim.lr, best);
 }
 
 /* An epoch on the device: its training pairs and, for a sparse first layer, its plan. */
@@ -142,29 +178,45 @@ static int train_step(run *r, const epoch_data *ep, size_t s, size_t *pairs) {
     return sc_model_optimizer_step(r->model, &r->opt, &b);
 }
 
-/* One pass over the epoch's pairs; *loss is their mean training loss, *seconds and
- * *pairs_timed what the epoch's rate counts (epoch 1 leaves its first step out). */
-static int train_epoch(run *r, int e, double *loss, double *seconds, size_t *pairs_timed) {
-    sc_model *m = r->model;
+/* Whether the state is due for a save after `steps` steps of an epoch (its end saves anyway). */
+static int save_due(const run *r, size_t steps) {
+    long every = r->job->train.checkpoint_every;
+    return every ? steps % (size_t)every == 0 : sc_now() - r->saved_at >= SAVE_SECONDS;
+}
+
+/* The work of the steps between two reads of the loss: a read every 8 steps also keeps the
+ * queue short (a backlog of thousands of commands slows PoCL down twofold). */
+static int after_step(run *r, int e, size_t s, size_t steps, sc_progress *p, size_t done,
+                      sc_loss_total *total) {
+    int read = s % 8 == 7 || sc_progress_due(p);
+    if (read) SC_TRY(sc_model_loss_read(r->model, total));
+    if (read && total->bad_batch) return diverged(r, e, total->bad_batch);
+    if (sc_progress_due(p)) sc_progress_draw(p, s + 1, total->mean, done);
+    r->st.step = (long)s + 1;
+    return s + 1 < steps && save_due(r, s + 1) ? save_state(r) : SC_OK;
+}
+
+/* Steps first .. of epoch e; *total is the epoch's training loss, *seconds and *pairs_timed
+ * what the epoch's rate counts (a fresh run's first step and a resumed epoch's earlier steps
+ * are left out). */
+static int train_epoch(run *r, int e, size_t first, sc_loss_total *total, double *seconds,
+                       size_t *pairs_timed) {
     epoch_data ep;
     int rc = epoch_begin(r, e, &ep);
     sc_progress p;
-    sc_progress_begin(&p, r->log, e, r->job->train.epochs, ep.steps);
-    if (rc == SC_OK) rc = sc_model_loss_reset(m);
-    double last;
-    size_t done = 0, n;
-    for (size_t s = 0; s < ep.steps && rc == SC_OK && !interrupted; s++) {
+    size_t B = r->job->train.batch_size, done = first * B, n;
+    sc_progress_begin(&p, r->o->log, e, r->job->train.epochs, ep.steps);
+    if (first) sc_progress_restart(&p, first, done);
+    if (rc == SC_OK && !first) rc = sc_model_loss_reset(r->model);
+    memset(total, 0, sizeof *total);
+    for (size_t s = first; s < ep.steps && rc == SC_OK && !interrupted; s++) {
         rc = train_step(r, &ep, s, &n);
         done += n;
         if (rc == SC_OK && e == 1 && s == 0 && ep.steps > 1) rc = first_step_done(r, &p, n);
-        /* keep the queue short: a backlog of thousands of commands slows PoCL down twofold */
-        if (rc == SC_OK && s % 8 == 7) rc = sc_finish(r->rt);
-        if (rc == SC_OK && sc_progress_due(&p) &&
-            (rc = sc_model_loss_read(m, loss, &last)) == SC_OK)
-            sc_progress_draw(&p, s + 1, *loss, done);
+        if (rc == SC_OK) rc = after_step(r, e, s, ep.steps, &p, done, total);
     }
-    if (rc == SC_OK) rc = sc_model_loss_read(m, loss, &last);
-    if (rc == SC_OK) rc = sc_finish(r->rt);
+    if (rc == SC_OK) rc = sc_model_loss_read(r->model, total);
+    if (rc == SC_OK && total->bad_batch) rc = diverged(r, e, total->bad_batch);
     *seconds = sc_progress_end(&p);
     *pairs_timed = done - p.skipped_pairs;
     epoch_end(&ep);
@@ -182,47 +234,57 @@ static int write_history_row(FILE *f, int epoch, double train_loss, double val_l
 }
 
 /* Saves the weights of a new best epoch. */
-static int keep_best(run *r, int epoch, double val_loss) {
-    r->best_epoch = epoch;
-    r->best_loss = val_loss;
+static int keep_best(run *r, int epoch, double val_loss, double quality) {
+    r->st.best_epoch = epoch;
+    r->st.best_loss = val_loss;
+    r->st.best_quality = quality;
     SC_TRY(sc_model_get_params(r->model, r->best));
     return sc_checkpoint_save(r->model, r->job, in_dir(r, "model.safetensors"));
 }
 
-static int epochs(run *r, FILE *history) {
+/* Epoch e's validation, history row, best weights, and the early stop; the state saved. */
+static int end_epoch(run *r, FILE *history, int e, double loss, double seconds, size_t done,
+                     float *scores) {
     const sc_train_config *t = &r->job->train;
     const sc_pair_set *val = &r->task.val;
-    float *scores = malloc((val->pairs.n ? val->pairs.n : 1) * sizeof *scores);
-    int rc = scores ? SC_OK : sc_error(SC_ERR, "out of memory"), waited = 0;
-    r->best_loss = INFINITY;
-    for (int e = 1; e <= t->epochs && rc == SC_OK && !interrupted; e++) {
-        double loss, val_loss, seconds;
+    double val_loss;
+    SC_TRY(sc_score_pairs(r->model, val->in, &val->dev, scores, &val_loss));
+    if (!isfinite(val_loss)) return diverged(r, e, 0);
+    double rate = (double)done / seconds, quality = sc_task_quality(&r->task, scores);
+    SC_TRY(
+        write_history_row(history, e, loss, val_loss, scores, &val->pairs, quality, seconds, rate));
+    int improved = val_loss < r->st.best_loss - t->min_delta;
+    if (improved) SC_TRY(keep_best(r, e, val_loss, quality));
+    r->st.waited = improved ? 0 : r->st.waited + 1;
+    r->st.epochs_done = e;
+    r->st.step = 0;
+    r->st.seconds += seconds;
+    r->st.pairs += (double)done;
+    r->st.stopped = t->patience && r->st.waited >= t->patience;
+    fprintf(r->o->log,
+            "epoch %d/%d: train loss %.4f, val loss %.4f, val %s %.4f, %.1f s, %.0f pairs/s%s\n", e,
+            t->epochs, loss, val_loss, r->task.quality_name, quality, seconds, rate,
+            improved ? " (best)" : "");
+    if (r->st.stopped)
+        fprintf(r->o->log,
+                "siamcl: no improvement of the validation loss by %g in %d epochs: stopping; the "
+                "best was epoch %d\n",
+                t->min_delta, t->patience, r->st.best_epoch);
+    return save_state(r);
+}
+
+static int epochs(run *r, FILE *history) {
+    const sc_train_config *t = &r->job->train;
+    size_t nv = r->task.val.pairs.n;
+    float *scores = malloc((nv ? nv : 1) * sizeof *scores);
+    int rc = scores ? SC_OK : sc_error(SC_ERR, "out of memory");
+    for (int e = r->st.epochs_done + 1; e <= t->epochs && rc == SC_OK && !r->st.stopped; e++) {
+        sc_loss_total total;
+        double seconds;
         size_t done;
-        rc = train_epoch(r, e, &loss, &seconds, &done);
+        rc = train_epoch(r, e, (size_t)r->st.step, &total, &seconds, &done);
         if (rc != SC_OK || interrupted) break;
-        r->epochs = e;
-        r->seconds += seconds;
-        r->pairs += (double)done;
-        rc = sc_score_pairs(r->model, val->in, &val->dev, scores, &val_loss);
-        double rate = (double)done / seconds, quality = sc_task_quality(&r->task, scores);
-        if (rc == SC_OK)
-            rc = write_history_row(history, e, loss, val_loss, scores, &val->pairs, quality,
-                                   seconds, rate);
-        int improved = val_loss < r->best_loss - t->min_delta;
-        if (rc == SC_OK && improved) rc = keep_best(r, e, val_loss);
-        waited = improved ? 0 : waited + 1;
-        fprintf(r->log,
-                "epoch %d/%d: train loss %.4f, val loss %.4f, val %s %.4f, %.1f s, %.0f "
-                "pairs/s%s\n",
-                e, t->epochs, loss, val_loss, r->task.quality_name, quality, seconds, rate,
-                improved ? " (best)" : "");
-        if (t->patience && waited >= t->patience) {
-            fprintf(r->log,
-                    "siamcl: no improvement of the validation loss by %g in %d epochs: "
-                    "stopping; the best was epoch %d\n",
-                    t->min_delta, t->patience, r->best_epoch);
-            break;
-        }
+        rc = end_epoch(r, history, e, total.mean, seconds, done, scores);
     }
     free(scores);
     return rc;
@@ -239,51 +301,80 @@ static int write_metrics(run *r, const sc_report *rep) {
     fprintf(f.file,
             ",\n  \"epochs\": %d,\n  \"best_epoch\": %d,\n  \"seconds_per_epoch\": %.3f,\n"
             "  \"train_pairs_per_s\": %.1f,\n  \"rows\": ",
-            r->epochs, r->best_epoch, r->seconds / r->epochs, r->pairs / r->seconds);
+            r->st.epochs_done, r->st.best_epoch, r->st.seconds / r->st.epochs_done,
+            r->st.pairs / r->st.seconds);
     sc_report_write_rows(f.file, rep);
     fputs("\n}\n", f.file);
     return sc_atomic_commit(&f);
 }
 
-/* Ctrl-C: the best weights are already saved; the current ones go beside them. */
+/* Ctrl-C: the best weights are already saved; the run's state goes beside them. */
 static int stop_interrupted(run *r) {
-    const char *last = in_dir(r, "last.safetensors");
-    int rc = sc_checkpoint_save(r->model, r->job, last);
-    if (rc != SC_OK) return rc;
-    fprintf(r->log, "siamcl: interrupted; current weights saved to %s", last);
-    if (r->best_epoch)
-        fprintf(r->log, ", best (epoch %d) in %s/model.safetensors", r->best_epoch,
-                r->job->out_dir);
-    fputc('\n', r->log);
+    SC_TRY(save_state(r));
+    fprintf(r->o->log, "siamcl: interrupted; the run's state is saved to %s", r->path);
+    if (r->st.best_epoch)
+        fprintf(r->o->log, ", the best weights (epoch %d) are in %s/model.safetensors",
+                r->st.best_epoch, r->job->out_dir);
+    fprintf(r->o->log, "; `siamcl train --resume %s` continues it\n", r->job->out_dir);
     return SC_INTERRUPTED;
+}
+
+/* A warning when the best epoch judged the validation pairs no better than a constant. */
+static void warn_if_constant(run *r) {
+    size_t n = r->task.val.pairs.n;
+    float *same = calloc(n ? n : 1, sizeof *same);
+    if (!same) return;
+    double base = sc_task_quality(&r->task, same);
+    free(same);
+    if (isnan(base)) base = 0; /* a correlation of a constant: nothing to beat but zero */
+    if (r->st.best_quality > base) return;
+    fprintf(r->o->log,
+            "siamcl: warning: the best validation %s (%.4f, epoch %d) is no better than a "
+            "constant predictor's (%.4f): the model learned nothing; try a lower [train] lr or "
+            "another [model] head\n",
+            r->task.quality_name, r->st.best_quality, r->st.best_epoch, base);
 }
 
 /* The best weights on the test pairs, when the task has any. */
 static int finish(run *r, sc_train_result *out) {
-    if (!r->best_epoch) return sc_error(SC_ERR, "no epoch finished");
+    if (!r->st.best_epoch) return sc_error(SC_ERR, "no epoch finished");
+    warn_if_constant(r);
     SC_TRY(sc_model_set_params(r->model, r->best));
     if (!r->task.test.pairs.n) return SC_OK;
-    fprintf(r->log, "siamcl: evaluating the best weights (epoch %d) on the test pairs\n",
-            r->best_epoch);
+    fprintf(r->o->log, "siamcl: evaluating the best weights (epoch %d) on the test pairs\n",
+            r->st.best_epoch);
     SC_TRY(r->task.kind->report(&r->task, r->model, &out->report));
     out->tested = 1;
     return write_metrics(r, &out->report);
 }
 
-/* history.csv grows row by row, so that it can be plotted while training runs. */
-static int train_with_history(run *r) {
-    FILE *history = fopen(in_dir(r, "history.csv"), "w");
-    if (!history) return sc_error(SC_EINPUT, "cannot write %s: %s", r->path, strerror(errno));
+/* history.csv grows row by row, so that it can be plotted while training runs; a resumed run
+ * keeps the rows of the epochs its state holds. */
+static int open_history(run *r, FILE **history) {
+    if (r->o->resume)
+        return sc_history_reopen(in_dir(r, "history.csv"), r->st.epochs_done, history);
+    if (!(*history = fopen(in_dir(r, "history.csv"), "w")))
+        return sc_error(SC_EINPUT, "cannot write %s: %s", r->path, strerror(errno));
     char quality[32];
     size_t i = 0;
     for (; r->task.quality_name[i] && i + 1 < sizeof quality; i++)
         quality[i] = (char)tolower((unsigned char)r->task.quality_name[i]);
     quality[i] = '\0';
-    fprintf(history, "epoch,train_loss,val_loss,val_mse,val_mae,val_%s,seconds,pairs_per_s\n",
+    fprintf(*history, "epoch,train_loss,val_loss,val_mse,val_mae,val_%s,seconds,pairs_per_s\n",
             quality);
+    /* a run killed before its first epoch's row still leaves the header for its resume */
+    return fflush(*history) == 0 ? SC_OK : sc_error(SC_ERR, "writing %s failed", r->path);
+}
+
+static int train_with_history(run *r) {
+    FILE *history;
+    SC_TRY(open_history(r, &history));
     char what[256];
     sc_model_describe(&r->job->model, &r->job->train.loss, what, sizeof what);
-    fprintf(r->log,
+    if (r->o->resume)
+        fprintf(r->o->log, "siamcl: resuming at epoch %d, step %ld\n", r->st.epochs_done + 1,
+                r->st.step);
+    fprintf(r->o->log,
             "siamcl: training %s: %zu parameters, %zu pairs per epoch, %zu for validation; run "
             "directory %s\n",
             what, r->model->nparams, r->task.epoch_size, r->task.val.pairs.n, r->job->out_dir);
@@ -293,20 +384,31 @@ static int train_with_history(run *r) {
     return rc;
 }
 
-int sc_train(sc_runtime *rt, sc_config *cfg, sc_job *job, FILE *log, sc_train_result *out) {
-    run r = {.rt = rt, .cfg = cfg, .job = job, .log = log};
+/* A resumed run that has nothing left to do. */
+static int finished(const run *r) {
+    return r->st.stopped || r->st.epochs_done >= r->job->train.epochs;
+}
+
+int sc_train(sc_runtime *rt, sc_config *cfg, sc_job *job, const sc_train_options *o,
+             sc_train_result *out) {
+    run r = {.rt = rt, .cfg = cfg, .job = job, .o = o, .dir = {-1}};
     memset(out, 0, sizeof *out);
     interrupted = 0;
     catch_interrupt();
     int rc = setup(&r);
-    if (rc == SC_OK) rc = train_with_history(&r);
-    if (rc == SC_OK) rc = interrupted ? stop_interrupted(&r) : finish(&r, out);
-    out->epochs = r.epochs;
-    out->best_epoch = r.best_epoch;
+    if (rc == SC_OK && o->resume && finished(&r)) {
+        out->finished = 1;
+    } else {
+        if (rc == SC_OK) rc = train_with_history(&r);
+        if (rc == SC_OK) rc = interrupted ? stop_interrupted(&r) : finish(&r, out);
+    }
+    out->epochs = r.st.epochs_done;
+    out->best_epoch = r.st.best_epoch;
     signal(SIGINT, SIG_DFL);
     free(r.best);
     sc_model_optimizer_free(&r.opt);
     sc_model_free(r.model);
     sc_task_close(&r.task);
+    sc_run_dir_close(&r.dir);
     return rc;
 }

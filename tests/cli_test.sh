@@ -200,7 +200,7 @@ done
 kill -INT $pid
 wait $pid
 status=$?
-if [ "$status" -eq 130 ] && grep -q 'interrupted; current weights saved to .*last.safetensors' "$tmp/int.err" && [ -s "$tmp/int/last.safetensors" ]; then
+if [ "$status" -eq 130 ] && grep -q 'interrupted; the run.s state is saved to .*last.safetensors' "$tmp/int.err" && [ -s "$tmp/int/last.safetensors" ]; then
   passed=$((passed + 1))
   echo "ok   interrupt"
 else

@@ -51,7 +51,7 @@ static void ref_loss(const double *in, double *out, void *vctx) {
 static void check_loss(sc_loss_kind kind, int is_cosine, const char *label) {
     sc_runtime *rt = test_runtime();
     size_t n = kind == SC_LOSS_SOFTMAX ? B * B : B;
-    float in[B * B], y[B], grad_f[B * B], acc[4];
+    float in[B * B], y[B], grad_f[B * B], acc[SC_LOSS_ACC];
     double din[B * B], dy[B], grad[B * B], ref, one = 1;
     test_fill(in, n, kind == SC_LOSS_SOFTMAX ? -5 : -1, kind == SC_LOSS_SOFTMAX ? 5 : 1.5f);
     for (int i = 0; i < B; i++) y[i] = (float)(sc_rng_u32(test_rng()) & 1);
@@ -64,14 +64,14 @@ static void check_loss(sc_loss_kind kind, int is_cosine, const char *label) {
     ref_loss(din, &ref, &c);
     test_fd_vjp(ref_loss, &c, din, n, 1, &one, 1e-6, grad);
     cl_mem x = test_buffer(n, in), ym = test_buffer(B, y), terms = test_buffer(B, NULL);
-    cl_mem g = test_buffer(n, NULL), accm = test_buffer(4, NULL);
+    cl_mem g = test_buffer(n, NULL), accm = test_buffer(SC_LOSS_ACC, NULL);
     sc_view X = {x, 0}, Y = {ym, 0}, G = {g, 0};
     int rc = kind == SC_LOSS_MSE           ? sc_mse(rt, X, Y, terms, G, B)
              : kind == SC_LOSS_CONTRASTIVE ? sc_contrastive(rt, X, Y, terms, G, B, 0.7f, is_cosine)
                                            : sc_softmax_rows(rt, x, Y, terms, g, B);
     if (rc == SC_OK) rc = sc_loss_reduce(rt, terms, Y, B, kind == SC_LOSS_SOFTMAX, accm);
     if (rc == SC_OK) rc = sc_download(rt, grad_f, G, n);
-    if (rc == SC_OK) rc = sc_download(rt, acc, (sc_view){accm, 0}, 4);
+    if (rc == SC_OK) rc = sc_download(rt, acc, (sc_view){accm, 0}, SC_LOSS_ACC);
     for (cl_mem *m = (cl_mem[]){x, ym, terms, g, accm}, *e = m + 5; m < e; m++) sc_buffer_free(*m);
     CHECK(rc == SC_OK, "%s", sc_last_error());
     CHECK_REL(fabs(acc[2] - ref) / fabs(ref), FWD_BOUND, "%s batch loss", label);
@@ -94,17 +94,25 @@ static void softmax_matches_reference(void) {
 
 static void loss_reduce_accumulates_batches(void) {
     sc_runtime *rt = test_runtime();
-    float t1[3] = {1, 2, 3}, t2[2] = {0.5f, 1.5f}, y[3] = {1, 0, 1}, acc[4];
+    float t1[3] = {1, 2, 3}, t2[2] = {0.5f, 1.5f}, y[3] = {1, 0, 1}, acc[SC_LOSS_ACC];
+    float bad[2] = {1, NAN};
     cl_mem a = test_buffer(3, t1), b = test_buffer(2, t2), ym = test_buffer(3, y);
-    cl_mem accm = test_buffer(4, NULL);
+    cl_mem c = test_buffer(2, bad), accm = test_buffer(SC_LOSS_ACC, NULL);
     int rc = sc_loss_reduce(rt, a, (sc_view){ym, 0}, 3, 0, accm);
     if (rc == SC_OK) rc = sc_loss_reduce(rt, b, (sc_view){ym, 0}, 2, 1, accm);
-    if (rc == SC_OK) rc = sc_download(rt, acc, (sc_view){accm, 0}, 4);
-    for (cl_mem *m = (cl_mem[]){a, b, ym, accm}, *e = m + 4; m < e; m++) sc_buffer_free(*m);
+    if (rc == SC_OK) rc = sc_download(rt, acc, (sc_view){accm, 0}, SC_LOSS_ACC);
     CHECK(rc == SC_OK, "%s", sc_last_error());
     CHECK(acc[0] == 8.0f, "sum %g", acc[0]);
     CHECK(acc[2] == 2.0f, "last batch (weighted by y = 1, 0): %g", acc[2]);
     CHECK(acc[3] == 4.0f, "weight 3 + 1: %g", acc[3]);
+    CHECK(acc[4] == 0.0f && acc[5] == 2.0f, "no bad batch of 2: %g of %g", acc[4], acc[5]);
+    /* the third batch is not finite, the fourth is again: the third stays the first bad one */
+    rc = sc_loss_reduce(rt, c, (sc_view){ym, 0}, 2, 0, accm);
+    if (rc == SC_OK) rc = sc_loss_reduce(rt, a, (sc_view){ym, 0}, 3, 0, accm);
+    if (rc == SC_OK) rc = sc_download(rt, acc, (sc_view){accm, 0}, SC_LOSS_ACC);
+    for (cl_mem *m = (cl_mem[]){a, b, c, ym, accm}, *e = m + 5; m < e; m++) sc_buffer_free(*m);
+    CHECK(rc == SC_OK, "%s", sc_last_error());
+    CHECK(acc[4] == 3.0f && acc[5] == 4.0f, "first bad batch %g of %g", acc[4], acc[5]);
 }
 
 /* The optimizer tests: n parameters, three steps with fresh gradients, against the formulas

@@ -183,7 +183,8 @@ static void check_combo(const combo *c) {
     sc_model *m;
     CHECK_OK(sc_model_create(rt, &mc, &lc, B, 7, &m));
     size_t nx = 2 * B * mc.input, np = m->nparams;
-    float x[2 * B * 6], y[B], *p = malloc(np * sizeof *p), *g = malloc(np * sizeof *g), acc[4];
+    float x[2 * B * 6], y[B], *p = malloc(np * sizeof *p), *g = malloc(np * sizeof *g),
+                              acc[SC_LOSS_ACC];
     double dx[2 * B * 6], dy[B], *dp = malloc(np * sizeof *dp), *grad = malloc(np * sizeof *grad);
     double ref, one = 1;
     test_fill(x, nx, -1, 1);
@@ -204,7 +205,7 @@ static void check_combo(const combo *c) {
     if (rc == SC_OK) rc = sc_model_train_pass(m, &tb.b);
     batch_free(&tb);
     if (rc == SC_OK) rc = sc_download(rt, g, sc_model_grads(m), np);
-    if (rc == SC_OK) rc = sc_download(rt, acc, (sc_view){m->ws.acc, 0}, 4);
+    if (rc == SC_OK) rc = sc_model_loss_get(m, acc);
     double eg = test_rel_error(g, grad, np);
     sc_model_free(m);
     free(p), free(g), free(dp), free(grad);
@@ -315,8 +316,9 @@ static int train(sc_loss_kind loss, sc_optim_kind kind, float lr, int steps, dou
     for (int s = 0; s < steps && rc == SC_OK; s++) {
         /* softmax takes positive pairs only: the other rows of the batch are the negatives */
         synthetic_batch(&r, centres, x, y, B, loss == SC_LOSS_SOFTMAX);
-        double batch;
-        if (s == 20) rc = sc_model_loss_read(m, first, &batch); /* the mean of steps 1-20 */
+        sc_loss_total total;
+        if (s == 20 && (rc = sc_model_loss_read(m, &total)) == SC_OK)
+            *first = total.mean; /* the mean of steps 1-20 */
         if (s == steps - 20 && rc == SC_OK) rc = sc_model_loss_reset(m);
         test_batch tb = {0};
         if (rc == SC_OK) rc = batch_upload(rt, x, y, B, 16, &tb);
@@ -327,8 +329,8 @@ static int train(sc_loss_kind loss, sc_optim_kind kind, float lr, int steps, dou
         if (rc == SC_OK && rt->transfers != transfers)
             rc = sc_error(SC_ERR, "a training step copied %lu times", rt->transfers - transfers);
     }
-    double batch;
-    if (rc == SC_OK) rc = sc_model_loss_read(m, last, &batch);
+    sc_loss_total total;
+    if (rc == SC_OK && (rc = sc_model_loss_read(m, &total)) == SC_OK) *last = total.mean;
     sc_optimizer_free(opt);
     sc_model_free(m);
     return rc;

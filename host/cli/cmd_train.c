@@ -3,9 +3,12 @@
 #include "siamcl/train.h"
 
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 
 const char cmd_train_help[] =
     "usage: siamcl train CONFIG [-o section.key=value]... [--device SPEC]\n"
+    "       siamcl train --resume RUN_DIR [-o train.epochs=N] [--device SPEC]\n"
     "\n"
     "Trains the model CONFIG describes on its data. Each epoch draws fresh pairs (one positive\n"
     "and one negative per training anchor), trains on them, and scores the validation pairs;\n"
@@ -15,38 +18,86 @@ const char cmd_train_help[] =
     "the raw inputs).\n"
     "\n"
     "On a terminal a live line shows epoch, step, loss, pairs/s and ETA; each epoch ends with\n"
-    "a summary line on stderr. Ctrl-C finishes the current step, saves the current weights to\n"
-    "last.safetensors beside the best ones, and exits with status 130. The OpenCL driver\n"
-    "compiles each kernel on its first use, in the run's first step (PoCL: about 40 s with an\n"
-    "empty kernel cache, then cached); epoch 1's time and pairs/s leave that step out, and a\n"
-    "first step of 2 s or more is said.\n"
+    "a summary line on stderr. The OpenCL driver compiles each kernel on its first use, in the\n"
+    "run's first step (PoCL: about 40 s with an empty kernel cache, then cached); epoch 1's\n"
+    "time and pairs/s leave that step out, and a first step of 2 s or more is said.\n"
+    "\n"
+    "Runs survive crashes: the run's state (weights, optimizer moments and step counts, the\n"
+    "epoch's position and running loss, the best epoch and the patience count) is saved to\n"
+    "last.safetensors at each epoch's end, every [train] checkpoint_every steps (default 0:\n"
+    "every 5 minutes within an epoch) and on Ctrl-C, which finishes the current step, saves\n"
+    "and exits with status 130. --resume RUN_DIR continues from it with the run's own\n"
+    "config.ini; on the same device it ends with the weights, history and test metrics of an\n"
+    "uninterrupted run. -o train.epochs=N may extend it; any other change is refused. A\n"
+    "finished run is said so. Every file is written to a temporary file, synced and renamed,\n"
+    "so a crash never leaves a damaged one; a second process on the same run directory is\n"
+    "refused (a lock).\n"
+    "\n"
+    "A loss that is not finite stops training at once, with the epoch and step, and exit\n"
+    "status 3; a run whose best validation figure is no better than a constant predictor's\n"
+    "ends with a warning.\n"
     "\n"
     "The run directory ([output] dir, default runs/<config name>) receives config.ini (the\n"
     "effective config), history.csv (one row per epoch), model.safetensors (the best weights,\n"
-    "with the config in its metadata), metrics.json, and the task's own files: the validation\n"
-    "and test pairs (val_pairs.csv, test_pairs.csv) of image and labelled vector data, the\n"
-    "split of every row (split.csv) of text pairs and of a CSV of vector pairs.\n";
+    "with the config in its metadata), last.safetensors, metrics.json, and the task's own\n"
+    "files: the validation and test pairs (val_pairs.csv, test_pairs.csv) of image and\n"
+    "labelled vector data, the split of every row (split.csv) of text pairs and of a CSV of\n"
+    "vector pairs.\n";
+
+/* A resumed run's config: the run directory's config.ini, where -o may only extend
+ * train.epochs. */
+static int resume_config(const cmd_args *args, const char *dir, sc_config **cfg) {
+    char path[1100];
+    for (int i = 0; i < args->noverrides; i++)
+        if (strncmp(args->overrides[i], "train.epochs=", 13))
+            return sc_error(SC_EINPUT,
+                            "train --resume: -o %s: a resumed run keeps its config (%s/"
+                            "config.ini); only train.epochs may change",
+                            args->overrides[i], dir);
+    snprintf(path, sizeof path, "%s/config.ini", dir);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return sc_error(SC_EINPUT, "%s: not a run directory (no config.ini)", dir);
+    return cmd_load_config(args, path, cfg);
+}
+
+static void print_result(const sc_train_result *res, const sc_job *job) {
+    if (res->finished) {
+        printf("the run in %s is finished (%d epochs, the best %d): nothing to resume\n",
+               job->out_dir, res->epochs, res->best_epoch);
+        return;
+    }
+    if (res->tested)
+        sc_report_print(stdout, &res->report);
+    else
+        printf("no test rows ([data] split gives test 0): nothing to evaluate\n");
+    printf("run directory: %s (model.safetensors, metrics.json, history.csv)\n", job->out_dir);
+}
 
 int cmd_train(int argc, char **argv) {
+    const char *resume = NULL;
+    cmd_option options[] = {{"resume", 0, &resume, NULL}, {0}};
     cmd_args args;
-    SC_TRY(cmd_parse(argc, argv, "train", cmd_train_help, NULL, &args));
+    SC_TRY(cmd_parse(argc, argv, "train", cmd_train_help, options, &args));
     if (args.help) return SC_OK;
-    if (args.npositional != 1)
-        return sc_error(SC_EINPUT, "train: expected one CONFIG (see --help)");
+    if (args.npositional != !resume)
+        return sc_error(SC_EINPUT,
+                        "train: expected one CONFIG, or --resume RUN_DIR alone (see --help)");
     sc_config *cfg;
     sc_job job;
     sc_runtime *rt = NULL;
-    SC_TRY(cmd_load_config(&args, args.positional[0], &cfg));
+    if (resume)
+        SC_TRY(resume_config(&args, resume, &cfg));
+    else
+        SC_TRY(cmd_load_config(&args, args.positional[0], &cfg));
     int rc = sc_job_read(cfg, &job);
+    if (rc == SC_OK && resume) snprintf(job.out_dir, sizeof job.out_dir, "%s", resume);
     if (rc == SC_OK) rc = cmd_open_runtime(&args, cfg, &rt);
-    if (rc == SC_OK) cmd_tuning_hint(rt, args.positional[0]);
+    if (rc == SC_OK) cmd_tuning_hint(rt, resume ? sc_config_path(cfg) : args.positional[0]);
+    sc_train_options o = {stderr, resume != NULL};
     sc_train_result res;
-    if (rc == SC_OK) rc = sc_train(rt, cfg, &job, stderr, &res);
-    if (rc == SC_OK && res.tested) sc_report_print(stdout, &res.report);
-    if (rc == SC_OK && !res.tested)
-        printf("no test rows ([data] split gives test 0): nothing to evaluate\n");
-    if (rc == SC_OK)
-        printf("run directory: %s (model.safetensors, metrics.json, history.csv)\n", job.out_dir);
+    if (rc == SC_OK) rc = sc_train(rt, cfg, &job, &o, &res);
+    if (rc == SC_OK) print_result(&res, &job);
     sc_runtime_close(rt);
     sc_config_free(cfg);
     return rc;

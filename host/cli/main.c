@@ -45,7 +45,8 @@ static void usage(FILE *out) {
                  "  SIAMCL_TUNING_DIR  folder of the GEMM tuning files (siamcl tune; default\n"
                  "                     ~/.cache/siamcl/tuning)\n"
                  "\nexit status: 0 success, 1 a failure of the device or the OpenCL runtime,\n"
-                 "2 bad input (a file, a config, a device choice), 130 interrupted.\n"
+                 "2 bad input (a file, a config, a device choice), 3 training diverged (a loss\n"
+                 "that is not finite), 130 interrupted (train --resume continues).\n"
                  "\n`siamcl help COMMAND` or `siamcl COMMAND --help` describes a command.\n");
 }
 

@@ -6,6 +6,7 @@
 #define SIAMCL_CHECKPOINT_H
 
 #include "siamcl/job.h"
+#include "siamcl/safetensors.h"
 
 /* Metadata: "format" = SC_CHECKPOINT_FORMAT, "config" = the INI text, and "target_mean" (the
  * training targets' mean, for the constant baseline) when the job knows it. */
@@ -14,6 +15,15 @@
 /* Writes m's parameters and the job's config (whose [model] input must be set) to path,
  * atomically. */
 int sc_checkpoint_save(sc_model *m, const sc_job *job, const char *path);
+
+/* At most this many extra tensors and metadata keys beside a checkpoint's own. */
+enum { SC_CHECKPOINT_EXTRA = 16 };
+/* The same with extra tensors and metadata (a run's state: run_state.h); the file stays a
+ * checkpoint every reader of one takes. */
+int sc_checkpoint_write(sc_model *m, const sc_job *job, const char *path, const sc_tensor *extra,
+                        int nextra, const sc_meta *extra_meta, int nmeta);
+/* Sets m's parameters from a loaded checkpoint file (path names it in messages). */
+int sc_checkpoint_params(const sc_safetensors *st, const char *path, sc_model *m);
 /* Reads a checkpoint: *cfg is the config from its metadata (the caller frees it), *job read
  * from it, and *m the model it describes, for batches of up to max_pairs pairs (0: the
  * job's scoring batch), with the

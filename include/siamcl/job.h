@@ -16,6 +16,7 @@ typedef struct sc_train_config {
     int patience;     /* epochs without improvement before stopping; 0 never stops early */
     double min_delta; /* the least fall of the validation loss that counts as improvement */
     uint64_t seed;
+    long checkpoint_every; /* steps between the run's state saves; 0: each epoch and 5 minutes */
     sc_loss_config loss;
     sc_optim_config optim;
 } sc_train_config;

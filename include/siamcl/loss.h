@@ -22,8 +22,13 @@ int sc_contrastive(sc_runtime *rt, sc_view x, sc_view y, cl_mem terms, sc_view d
 /* Row-wise cross-entropy of the B x B logits with the diagonal, row i weighted by y_i. */
 int sc_softmax_rows(sc_runtime *rt, cl_mem logits, sc_view y, cl_mem terms, cl_mem dlogits,
                     size_t pairs);
+/* The running loss's floats on the device: sum, compensation, last batch, weight, first
+ * non-finite batch, batches (see sc_loss_reduce). */
+enum { SC_LOSS_ACC = 6 };
+
 /* acc[0] += sum of terms (compensated by acc[1]); acc[2] = the batch loss; acc[3] += the
- * batch's weight (B, or sum y when weighted). */
+ * batch's weight (B, or sum y when weighted); acc[5] += 1, and acc[4] = acc[5] the first time
+ * a batch's sum is not finite. */
 int sc_loss_reduce(sc_runtime *rt, cl_mem terms, sc_view y, size_t pairs, int weighted, cl_mem acc);
 
 #endif

@@ -125,10 +125,19 @@ static inline sc_view sc_model_embeddings(const sc_model *m) {
     return m->ws.emb;
 }
 
-/* The running loss: the mean over the pairs (or positive weight) since the last reset, and the
- * last batch's loss. One blocking read. */
-int sc_model_loss_read(sc_model *m, double *mean, double *last);
+/* The running loss since the last reset: the mean over the pairs (or positive weight), the
+ * last batch's loss, and the first batch (1-based) whose loss was not finite, 0 if none. */
+typedef struct sc_loss_total {
+    double mean, last;
+    long bad_batch;
+} sc_loss_total;
+
+/* One blocking read. */
+int sc_model_loss_read(sc_model *m, sc_loss_total *out);
 int sc_model_loss_reset(sc_model *m);
+/* The running loss's state (SC_LOSS_ACC floats), to continue a run where it stopped. */
+int sc_model_loss_get(sc_model *m, float *acc);
+int sc_model_loss_set(sc_model *m, const float *acc);
 
 /* Both optimizers of a model: the dense one over every parameter but a text model's embedding
  * table, and the lazy one over the rows of the table that a step touches. */

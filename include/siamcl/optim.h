@@ -32,6 +32,10 @@ int sc_optimizer_create(sc_runtime *rt, const sc_optim_config *cfg, size_t npara
 void sc_optimizer_free(sc_optimizer *opt);
 /* Zeroes the state, as for a fresh run. */
 int sc_optimizer_reset(sc_optimizer *opt);
+/* The state a run continues from: the moments (n floats each; v only for adam, else NULL)
+ * and the step count. */
+int sc_optimizer_get_state(sc_optimizer *opt, float *m, float *v, long *step);
+int sc_optimizer_set_state(sc_optimizer *opt, const float *m, const float *v, long step);
 /* One update of params from grads (both nparams floats). */
 int sc_optimizer_step(sc_optimizer *opt, sc_view params, sc_view grads);
 

@@ -96,6 +96,11 @@ int sc_sparse_optimizer_create(sc_runtime *rt, const sc_optim_config *cfg, const
 void sc_sparse_optimizer_free(sc_sparse_optimizer *o);
 /* Zeroes the moments and the step count, as for a fresh run. */
 int sc_sparse_optimizer_reset(sc_sparse_optimizer *o);
+/* The state a run continues from: the moments of every row (buckets x out floats each; v only
+ * for adam, else NULL) and the step count. */
+int sc_sparse_optimizer_get_state(sc_sparse_optimizer *o, float *m, float *v, long *step);
+int sc_sparse_optimizer_set_state(sc_sparse_optimizer *o, const float *m, const float *v,
+                                  long step);
 /* Updates W in params from the compact gradient g of step s of the plan. */
 int sc_sparse_optimizer_step(sc_sparse_optimizer *o, sc_view params, const sc_sparse_plan_dev *p,
                              size_t step, sc_view g);
