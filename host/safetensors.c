@@ -28,9 +28,9 @@ typedef struct entry {
 
 struct sc_safetensors {
     char *path;
-    sc_json *header;
-    const sc_json *meta; /* the "__metadata__" object of header, or NULL */
-    entry *tensors;      /* sorted by begin */
+    json_t *header;
+    json_t *meta;   /* the "__metadata__" object of header (borrowed), or NULL */
+    entry *tensors; /* sorted by begin */
     size_t ntensors;
     float *data;
 };
@@ -82,46 +82,62 @@ static int check_meta(const char *path, const sc_meta *m, int i) {
     return SC_OK;
 }
 
-static void write_meta(FILE *f, const sc_meta *m, int nmeta) {
-    fprintf(f, "\"%s\":{", metadata_key);
-    for (int i = 0; i < nmeta; i++) {
-        if (i > 0) fputc(',', f);
-        sc_json_write_string(f, m[i].key);
-        fputc(':', f);
-        sc_json_write_string(f, m[i].value);
+/* {"dtype":"F32","shape":[...],"data_offsets":[begin,end]}; NULL when out of memory. */
+static json_t *entry_json(const sc_tensor *t, uint64_t begin, uint64_t end) {
+    json_t *shape = json_array();
+    for (int d = 0; shape && d < t->ndims; d++) {
+        if (json_array_append_new(shape, json_integer(t->shape[d])) != 0) {
+            json_decref(shape);
+            shape = NULL;
+        }
     }
-    fputc('}', f);
+    /* "o" hands shape over even when packing fails; offsets fit: the data is in memory */
+    return json_pack("{s:s,s:o,s:[I,I]}", "dtype", "F32", "shape", shape, "data_offsets",
+                     (json_int_t)begin, (json_int_t)end);
 }
 
-static void write_entry(FILE *f, const sc_tensor *t, uint64_t begin, uint64_t end) {
-    sc_json_write_string(f, t->name);
-    fputs(":{\"dtype\":\"F32\",\"shape\":[", f);
-    for (int d = 0; d < t->ndims; d++) fprintf(f, "%s%" PRId64, d ? "," : "", t->shape[d]);
-    fprintf(f, "],\"data_offsets\":[%" PRIu64 ",%" PRIu64 "]}", begin, end);
+static json_t *meta_json(const sc_meta *m, int nmeta) {
+    json_t *o = json_object();
+    for (int i = 0; o && i < nmeta; i++) {
+        if (json_object_set_new(o, m[i].key, json_string(m[i].value)) != 0) {
+            json_decref(o);
+            o = NULL;
+        }
+    }
+    return o;
 }
 
-/* The JSON header, padded with spaces so that the data after it starts at a multiple of 8. */
-static int build_header(const sc_tensor *t, int ntensors, const sc_meta *m, int nmeta, char **text,
-                        size_t *len) {
-    FILE *f = open_memstream(text, len);
-    if (!f) return out_of_memory();
-    fputc('{', f);
-    if (nmeta > 0) write_meta(f, m, nmeta);
+/* The header as a tree, in the order given (jansson keeps insertion order); NULL when out of
+ * memory. json_object_set_new takes the value even when it fails. */
+static json_t *header_json(const sc_tensor *t, int ntensors, const sc_meta *m, int nmeta) {
+    json_t *h = json_object();
+    int failed = !h || (nmeta > 0 && json_object_set_new(h, metadata_key, meta_json(m, nmeta)));
     uint64_t offset = 0;
-    for (int i = 0; i < ntensors; i++) {
+    for (int i = 0; i < ntensors && !failed; i++) {
         uint64_t bytes = sizeof(float) * (uint64_t)tensor_size(&t[i]);
-        if (i > 0 || nmeta > 0) fputc(',', f);
-        write_entry(f, &t[i], offset, offset + bytes);
+        failed = json_object_set_new(h, t[i].name, entry_json(&t[i], offset, offset + bytes));
         offset += bytes;
     }
-    fputc('}', f);
-    int failed = fflush(f) != 0; /* updates *len */
-    if (!failed) fprintf(f, "%*s", (int)((8 - *len % 8) % 8), "");
-    failed |= ferror(f);
-    if (fclose(f) != 0 || failed) {
+    if (!failed) return h;
+    json_decref(h);
+    return NULL;
+}
+
+/* The compact JSON header, padded with spaces so that the data after it starts at a multiple
+ * of 8. */
+static int build_header(const sc_tensor *t, int ntensors, const sc_meta *m, int nmeta, char **text,
+                        size_t *len) {
+    json_t *h = header_json(t, ntensors, m, nmeta);
+    size_t n = h ? json_dumpb(h, NULL, 0, JSON_COMPACT) : 0;
+    *len = (n + 7) / 8 * 8;
+    *text = n ? malloc(*len) : NULL;
+    int ok = *text && json_dumpb(h, *text, n, JSON_COMPACT) == n;
+    json_decref(h);
+    if (!ok) {
         free(*text);
         return out_of_memory();
     }
+    memset(*text + n, ' ', *len - n);
     return SC_OK;
 }
 
@@ -152,17 +168,12 @@ int sc_safetensors_write(const char *path, const sc_tensor *tensors, int ntensor
     return rc;
 }
 
-static int read_header_length(FILE *f, const char *path, uint64_t size, uint64_t *len) {
-    unsigned char b[8];
-    if (size < sizeof b)
-        return sc_error(SC_EINPUT,
-                        "%s: not a safetensors file (%" PRIu64
-                        " bytes, too short for the 8-byte header length)",
-                        path, size);
-    SC_TRY(sc_read_exact(f, path, b, sizeof b));
+/* The header length in the first 8 bytes of a file of size bytes, checked against the size and
+ * the limit. */
+static int header_length(const char *path, const unsigned char b[8], uint64_t size, uint64_t *len) {
     *len = 0;
     for (int i = 7; i >= 0; i--) *len = *len << 8 | b[i];
-    if (*len > size - sizeof b)
+    if (*len > size - 8)
         return sc_error(SC_EINPUT,
                         "%s: not a safetensors file (header length %" PRIu64
                         " exceeds file size %" PRIu64 ")",
@@ -173,60 +184,69 @@ static int read_header_length(FILE *f, const char *path, uint64_t size, uint64_t
     return SC_OK;
 }
 
-static int read_header(FILE *f, sc_safetensors *st, size_t len) {
-    char *text = malloc(len ? len : 1);
-    if (!text) return out_of_memory();
+static int check_file_size(const char *path, uint64_t size) {
+    if (size < 8)
+        return sc_error(SC_EINPUT,
+                        "%s: not a safetensors file (%" PRIu64
+                        " bytes, too short for the 8-byte header length)",
+                        path, size);
+    return SC_OK;
+}
+
+static int parse_json(sc_safetensors *st, const char *text, size_t len) {
     char why[256];
-    int rc = sc_read_exact(f, st->path, text, len);
-    if (rc == SC_OK) rc = sc_json_parse(text, len, &st->header, why, sizeof why);
-    if (rc == SC_EINPUT && !st->header)
-        rc = sc_error(SC_EINPUT, "%s: malformed header JSON (%s)", st->path, why);
-    free(text);
-    if (rc == SC_OK && st->header->type != SC_JSON_OBJECT)
-        rc = sc_error(SC_EINPUT, "%s: header is not a JSON object", st->path);
+    int rc = sc_json_parse(text, len, &st->header, why, sizeof why);
+    if (rc == SC_EINPUT)
+        return sc_error(SC_EINPUT, "%s: malformed header JSON (%s)", st->path, why);
+    if (rc == SC_OK && !json_is_object(st->header))
+        return sc_error(SC_EINPUT, "%s: header is not a JSON object", st->path);
     return rc;
 }
 
 static int find_metadata(sc_safetensors *st) {
-    st->meta = sc_json_get(st->header, metadata_key);
+    st->meta = json_object_get(st->header, metadata_key);
     if (!st->meta) return SC_OK;
-    if (st->meta->type != SC_JSON_OBJECT)
+    if (!json_is_object(st->meta))
         return sc_error(SC_EINPUT, "%s: %s is not a JSON object", st->path, metadata_key);
-    for (size_t i = 0; i < st->meta->count; i++)
-        if (st->meta->items[i].type != SC_JSON_STRING)
-            return sc_error(SC_EINPUT, "%s: metadata '%s' is not a string", st->path,
-                            st->meta->keys[i]);
+    const char *key;
+    json_t *v;
+    json_object_foreach(st->meta, key, v) {
+        if (!json_is_string(v))
+            return sc_error(SC_EINPUT, "%s: metadata '%s' is not a string", st->path, key);
+    }
     return SC_OK;
 }
 
-/* Nonzero when v is an integer >= 0. */
-static int is_count(const sc_json *v) {
-    return v->type == SC_JSON_NUMBER && v->integral && v->integer >= 0;
+/* Nonzero when v is an integer >= 0 (jansson refuses integers beyond int64_t). */
+static int is_count(const json_t *v) {
+    return json_is_integer(v) && json_integer_value(v) >= 0;
 }
 
-static int parse_shape(const char *path, const sc_json *shape, entry *e) {
-    int ok = shape->type == SC_JSON_ARRAY;
-    for (size_t d = 0; ok && d < shape->count; d++) ok = is_count(&shape->items[d]);
+static int parse_shape(const char *path, const json_t *shape, entry *e) {
+    int ok = json_is_array(shape);
+    size_t n = json_array_size(shape);
+    for (size_t d = 0; ok && d < n; d++) ok = is_count(json_array_get(shape, d));
     if (!ok)
         return sc_error(SC_EINPUT, "%s: tensor '%s': shape is not a list of non-negative integers",
                         path, e->name);
-    if (shape->count > SC_TENSOR_MAX_DIMS)
+    if (n > SC_TENSOR_MAX_DIMS)
         return sc_error(SC_EINPUT, "%s: tensor '%s' has %zu dimensions, at most %d are supported",
-                        path, e->name, shape->count, SC_TENSOR_MAX_DIMS);
-    e->ndims = (int)shape->count;
+                        path, e->name, n, SC_TENSOR_MAX_DIMS);
+    e->ndims = (int)n;
     for (int d = 0; d < SC_TENSOR_MAX_DIMS; d++)
-        e->shape[d] = d < e->ndims ? shape->items[d].integer : 1;
+        e->shape[d] = d < e->ndims ? json_integer_value(json_array_get(shape, (size_t)d)) : 1;
     return SC_OK;
 }
 
-static int parse_offsets(const char *path, const sc_json *offsets, entry *e) {
-    if (offsets->type != SC_JSON_ARRAY || offsets->count != 2 || !is_count(&offsets->items[0]) ||
-        !is_count(&offsets->items[1]) || offsets->items[0].integer > offsets->items[1].integer)
+static int parse_offsets(const char *path, const json_t *offsets, entry *e) {
+    const json_t *begin = json_array_get(offsets, 0), *end = json_array_get(offsets, 1);
+    if (json_array_size(offsets) != 2 || !is_count(begin) || !is_count(end) ||
+        json_integer_value(begin) > json_integer_value(end))
         return sc_error(SC_EINPUT,
                         "%s: tensor '%s': data_offsets is not [begin, end] with 0 <= begin <= end",
                         path, e->name);
-    e->begin = (uint64_t)offsets->items[0].integer;
-    e->end = (uint64_t)offsets->items[1].integer;
+    e->begin = (uint64_t)json_integer_value(begin);
+    e->end = (uint64_t)json_integer_value(end);
     return SC_OK;
 }
 
@@ -245,33 +265,35 @@ static int check_size(const char *path, const entry *e) {
     return SC_OK;
 }
 
-static int parse_entry(const char *path, const sc_json *v, entry *e) {
-    if (v->type != SC_JSON_OBJECT)
+static int parse_entry(const char *path, const json_t *v, entry *e) {
+    if (!json_is_object(v))
         return sc_error(SC_EINPUT, "%s: tensor '%s' is not described by a JSON object", path,
                         e->name);
-    const sc_json *dtype = sc_json_get(v, "dtype"), *shape = sc_json_get(v, "shape"),
-                  *offsets = sc_json_get(v, "data_offsets");
+    const json_t *dtype = json_object_get(v, "dtype"), *shape = json_object_get(v, "shape"),
+                 *offsets = json_object_get(v, "data_offsets");
     const char *missing = !dtype ? "dtype" : !shape ? "shape" : !offsets ? "data_offsets" : NULL;
     if (missing) return sc_error(SC_EINPUT, "%s: tensor '%s' has no %s", path, e->name, missing);
-    if (dtype->type != SC_JSON_STRING)
+    if (!json_is_string(dtype))
         return sc_error(SC_EINPUT, "%s: tensor '%s': dtype is not a string", path, e->name);
-    if (strcmp(dtype->string, "F32") != 0)
+    if (strcmp(json_string_value(dtype), "F32") != 0)
         return sc_error(SC_EINPUT, "%s: only F32 tensors are supported, tensor '%s' is %s", path,
-                        e->name, dtype->string);
+                        e->name, json_string_value(dtype));
     SC_TRY(parse_shape(path, shape, e));
     SC_TRY(parse_offsets(path, offsets, e));
     return check_size(path, e);
 }
 
 static int find_tensors(sc_safetensors *st) {
-    const sc_json *h = st->header;
-    st->tensors = calloc(h->count ? h->count : 1, sizeof *st->tensors);
+    size_t n = json_object_size(st->header);
+    st->tensors = calloc(n ? n : 1, sizeof *st->tensors);
     if (!st->tensors) return out_of_memory();
-    for (size_t i = 0; i < h->count; i++) {
-        if (!strcmp(h->keys[i], metadata_key)) continue;
+    const char *key;
+    json_t *v;
+    json_object_foreach(st->header, key, v) {
+        if (!strcmp(key, metadata_key)) continue;
         entry *e = &st->tensors[st->ntensors++];
-        e->name = h->keys[i];
-        SC_TRY(parse_entry(st->path, &h->items[i], e));
+        e->name = key; /* owned by the header, as long as st */
+        SC_TRY(parse_entry(st->path, v, e));
     }
     return SC_OK;
 }
@@ -309,37 +331,82 @@ static int check_layout(sc_safetensors *st, uint64_t data_len) {
     return SC_OK;
 }
 
-static int read_data(FILE *f, sc_safetensors *st, uint64_t len) {
-    st->data = malloc(len ? (size_t)len : 1);
-    if (!st->data) return out_of_memory();
-    return sc_read_exact(f, st->path, st->data, (size_t)len);
-}
-
-static int load(FILE *f, sc_safetensors *st) {
-    uint64_t size = 0, header_len = 0;
-    SC_TRY(sc_file_size(f, st->path, &size));
-    SC_TRY(read_header_length(f, st->path, size, &header_len));
-    SC_TRY(read_header(f, st, (size_t)header_len));
+/* Every check on the header text, for a data section of data_len bytes after it: the file and
+ * the memory reader share it. */
+static int parse_header(sc_safetensors *st, const char *text, size_t len, uint64_t data_len) {
+    SC_TRY(parse_json(st, text, len));
     SC_TRY(find_metadata(st));
     SC_TRY(find_tensors(st));
+    return check_layout(st, data_len);
+}
+
+static int alloc_data(sc_safetensors *st, uint64_t len) {
+    st->data = malloc(len ? (size_t)len : 1);
+    return st->data ? SC_OK : out_of_memory();
+}
+
+static int load_file(FILE *f, sc_safetensors *st) {
+    uint64_t size = 0, header_len = 0;
+    unsigned char b[8];
+    SC_TRY(sc_file_size(f, st->path, &size));
+    SC_TRY(check_file_size(st->path, size));
+    SC_TRY(sc_read_exact(f, st->path, b, sizeof b));
+    SC_TRY(header_length(st->path, b, size, &header_len));
     uint64_t data_len = size - 8 - header_len;
-    SC_TRY(check_layout(st, data_len));
-    return read_data(f, st, data_len);
+    char *text = malloc(header_len ? (size_t)header_len : 1);
+    if (!text) return out_of_memory();
+    int rc = sc_read_exact(f, st->path, text, (size_t)header_len);
+    if (rc == SC_OK) rc = parse_header(st, text, (size_t)header_len, data_len);
+    free(text);
+    SC_TRY(rc);
+    SC_TRY(alloc_data(st, data_len));
+    return sc_read_exact(f, st->path, st->data, (size_t)data_len);
+}
+
+static int load_memory(const unsigned char *bytes, size_t size, sc_safetensors *st) {
+    uint64_t header_len = 0;
+    SC_TRY(check_file_size(st->path, size));
+    SC_TRY(header_length(st->path, bytes, size, &header_len));
+    uint64_t data_len = size - 8 - header_len;
+    SC_TRY(parse_header(st, (const char *)bytes + 8, (size_t)header_len, data_len));
+    SC_TRY(alloc_data(st, data_len));
+    if (data_len) memcpy(st->data, bytes + 8 + header_len, (size_t)data_len);
+    return SC_OK;
+}
+
+/* A new st named path, or NULL when out of memory (recorded). */
+static sc_safetensors *create(const char *path) {
+    sc_safetensors *st = calloc(1, sizeof *st);
+    if (st && (st->path = strdup(path))) return st;
+    free(st);
+    out_of_memory();
+    return NULL;
+}
+
+/* Hands st to *out when rc is SC_OK, frees it otherwise. */
+static int finish(int rc, sc_safetensors *st, sc_safetensors **out) {
+    if (rc == SC_OK)
+        *out = st;
+    else
+        sc_safetensors_free(st);
+    return rc;
 }
 
 int sc_safetensors_read(const char *path, sc_safetensors **out) {
     *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) return sc_error(SC_EINPUT, "%s: %s", path, strerror(errno));
-    sc_safetensors *st = calloc(1, sizeof *st);
-    int rc = st && (st->path = strdup(path)) ? load(f, st) : out_of_memory();
+    sc_safetensors *st = create(path);
+    int rc = st ? load_file(f, st) : SC_ERR;
     fclose(f);
-    if (rc != SC_OK) {
-        sc_safetensors_free(st);
-        return rc;
-    }
-    *out = st;
-    return SC_OK;
+    return finish(rc, st, out);
+}
+
+int sc_safetensors_read_memory(const char *name, const void *bytes, size_t size,
+                               sc_safetensors **out) {
+    *out = NULL;
+    sc_safetensors *st = create(name);
+    return finish(st ? load_memory(bytes, size, st) : SC_ERR, st, out);
 }
 
 int sc_safetensors_tensor(const sc_safetensors *st, const char *name, const float **data,
@@ -355,16 +422,19 @@ int sc_safetensors_tensor(const sc_safetensors *st, const char *name, const floa
     return sc_error(SC_EINPUT, "%s: no tensor '%s'", st->path, name);
 }
 
+const char *sc_safetensors_name(const sc_safetensors *st, size_t i) {
+    return i < st->ntensors ? st->tensors[i].name : NULL;
+}
+
 const char *sc_safetensors_meta(const sc_safetensors *st, const char *key) {
-    const sc_json *v = st->meta ? sc_json_get(st->meta, key) : NULL;
-    return v ? v->string : NULL;
+    return json_string_value(json_object_get(st->meta, key)); /* both take NULL */
 }
 
 void sc_safetensors_free(sc_safetensors *st) {
     if (!st) return;
     free(st->data);
     free(st->tensors);
-    sc_json_free(st->header);
+    json_decref(st->header);
     free(st->path);
     free(st);
 }

@@ -4,9 +4,9 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config clinfo
+  build-essential cmake pkg-config clinfo clang libclang-rt-dev
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
-  libclblast-dev libinih-dev zlib1g-dev
+  libclblast-dev libinih-dev libjansson-dev zlib1g-dev
   dataset-fashion-mnist gnuplot-nox python3-numpy python3-matplotlib
 )
 

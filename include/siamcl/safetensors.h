@@ -4,6 +4,7 @@
 #ifndef SIAMCL_SAFETENSORS_H
 #define SIAMCL_SAFETENSORS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum { SC_TENSOR_MAX_DIMS = 4 };
@@ -32,10 +33,18 @@ typedef struct sc_safetensors sc_safetensors;
  * problem. */
 int sc_safetensors_read(const char *path, sc_safetensors **out);
 
+/* The same for a file already in memory (size bytes at bytes, copied): name stands for the
+ * file in messages. Both readers run the same checks. */
+int sc_safetensors_read_memory(const char *name, const void *bytes, size_t size,
+                               sc_safetensors **out);
+
 /* The tensor called name: its data (owned by st), its number of dimensions and its shape
  * (unused dimensions are set to 1). SC_EINPUT naming the file and the tensor when absent. */
 int sc_safetensors_tensor(const sc_safetensors *st, const char *name, const float **data,
                           int *ndims, int64_t shape[SC_TENSOR_MAX_DIMS]);
+
+/* The name of the i-th tensor in the order of their data; NULL when there are i or fewer. */
+const char *sc_safetensors_name(const sc_safetensors *st, size_t i);
 
 /* The metadata value for key, or NULL when absent. */
 const char *sc_safetensors_meta(const sc_safetensors *st, const char *key);
