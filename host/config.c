@@ -8,6 +8,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* The longest line inih's buffer holds, besides its "\n" and NUL. */
+enum { LINE_CHARS = INI_MAX_LINE - 2 };
+
 typedef struct entry {
     char *section, *key, *value;
     const char *origin; /* a file path, or "command line" */
@@ -80,19 +83,33 @@ static entry *append(sc_config *cfg, const char *section, const char *key, const
     return e;
 }
 
-/* fgets for inih that counts lines and refuses lines longer than inih's buffer. */
+/* inih's line reader: counts lines, and refuses lines longer than inih's buffer and NUL bytes
+ * (fgets would hide both: the rest of such a line would be read as a line of its own). */
 static char *read_line(char *str, int num, void *stream) {
     parse_state *st = stream;
-    if (!fgets(str, num, st->file)) return NULL;
+    int c = EOF, n = 0, nul = 0;
+    while (n < num - 1 && (c = getc(st->file)) != EOF) {
+        nul |= c == '\0';
+        str[n++] = (char)c;
+        if (c == '\n') break;
+    }
+    if (!n) return NULL;
+    str[n] = '\0';
     st->line++;
-    size_t n = strlen(str);
-    if (n == (size_t)num - 1 && str[n - 1] != '\n' && !feof(st->file)) {
+    const char *why = NULL;
+    char too_long[64];
+    if (c != '\n' && n == num - 1) {
+        snprintf(too_long, sizeof too_long, "line longer than %d characters", num - 2);
+        why = too_long;
+        while ((c = getc(st->file)) != EOF && c != '\n') {
+        }
+    } else if (nul) {
+        why = "NUL byte (not a text file?)";
+    }
+    if (why) {
         if (!st->bad_line) {
             st->bad_line = st->line;
-            snprintf(st->why, sizeof st->why, "line longer than %d characters", num - 2);
-        }
-        int c;
-        while ((c = fgetc(st->file)) != EOF && c != '\n') {
+            snprintf(st->why, sizeof st->why, "%s", why);
         }
         str[0] = '\0';
     }
@@ -173,6 +190,33 @@ int sc_config_parse(const char *text, const char *origin, sc_config **out) {
     return rc;
 }
 
+/* Whether sc_config_write puts spaces around '=': not when a value starts with ';' (a space
+ * before it would start a comment), nor when they would take the line past the reader's limit.
+ * Either way inih reads the line back as it was. */
+static int spaced(const char *key, const char *value) {
+    return value[0] != ';' && strlen(key) + strlen(value) + 3 <= LINE_CHARS;
+}
+
+/* Sets *same to whether [section] key = value, as sc_config_write writes it, reads back the
+ * same. A config travels as text (checkpoints store it), so an override must be something its
+ * file could have said: no line break, no spaces at either end, no " ;" (a comment), no ':' in
+ * the key. */
+static int reads_back(const char *section, const char *key, const char *value, int *same) {
+    char text[512];
+    int n = snprintf(text, sizeof text, "[%s]\n%s%s%s\n", section, key,
+                     spaced(key, value) ? " = " : "=", value);
+    *same = 0;
+    if (n < 0 || (size_t)n >= sizeof text) return SC_OK;
+    sc_config *cfg;
+    int rc = sc_config_parse(text, "override", &cfg);
+    if (rc != SC_OK) return rc == SC_EINPUT ? SC_OK : rc;
+    const entry *e = cfg->entries;
+    *same = cfg->count == 1 && !strcmp(e->section, section) && !strcmp(e->key, key) &&
+            !strcmp(e->value, value);
+    sc_config_free(cfg);
+    return SC_OK;
+}
+
 int sc_config_override(sc_config *cfg, const char *assignment) {
     const char *dot = strchr(assignment, '.');
     const char *eq = strchr(assignment, '=');
@@ -184,6 +228,13 @@ int sc_config_override(sc_config *cfg, const char *assignment) {
         return sc_error(SC_EINPUT, "-o %s: section or key too long", assignment);
     snprintf(section, sizeof section, "%.*s", ns, assignment);
     snprintf(key, sizeof key, "%.*s", nk, dot + 1);
+    int same;
+    SC_TRY(reads_back(section, key, eq + 1, &same));
+    if (!same)
+        return sc_error(SC_EINPUT,
+                        "-o %s: a config file cannot say this (a line break, spaces at either "
+                        "end, ' ;', ':' in the key, or over %d characters)",
+                        assignment, LINE_CHARS);
     entry *e = find(cfg, section, key);
     if (e) {
         char *v = strdup(eq + 1);
@@ -345,7 +396,9 @@ int sc_config_write(const sc_config *cfg, FILE *out) {
         fprintf(out, "%s[%s]\n", i ? "\n" : "", s);
         for (int j = i; j < cfg->count; j++)
             if (!strcmp(cfg->entries[j].section, s))
-                fprintf(out, "%s = %s\n", cfg->entries[j].key, cfg->entries[j].value);
+                fprintf(out, "%s%s%s\n", cfg->entries[j].key,
+                        spaced(cfg->entries[j].key, cfg->entries[j].value) ? " = " : "=",
+                        cfg->entries[j].value);
     }
     return ferror(out) ? sc_error(SC_ERR, "writing the config failed") : SC_OK;
 }

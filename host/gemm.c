@@ -1,4 +1,5 @@
 #include "siamcl/gemm.h"
+#include "siamcl/tune.h"
 
 #include <clblast_c.h>
 
@@ -14,8 +15,9 @@ static int gemm_scratch(sc_runtime *rt, size_t bytes) {
     return SC_OK;
 }
 
+/* *status: CLBlast's, when it failed. */
 static int gemm_views(sc_runtime *rt, int ta, int tb, size_t m, size_t n, size_t k, float alpha,
-                      sc_view a, sc_view b, float beta, sc_view c) {
+                      sc_view a, sc_view b, float beta, sc_view c, int *status) {
     /* Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T over the same memory.
      * CLBlast's indirect kernel keeps C column-major, so asking in row-major would cost a
      * transposing copy of C on the way in and out of every call. */
@@ -29,6 +31,7 @@ static int gemm_views(sc_runtime *rt, int ta, int tb, size_t m, size_t n, size_t
         st = CLBlastSgemmWithTempBuffer(CLBlastLayoutColMajor, bt, at, n, m, k, alpha, b.mem, b.off,
                                         ldb, a.mem, a.off, lda, beta, c.mem, c.off, n, &rt->queue,
                                         NULL, rt->gemm_temp);
+    *status = (int)st;
     if (st != CLBlastSuccess)
         return sc_error(SC_ERR, "CLBlast SGEMM %zux%zux%zu failed with status %d%s", m, n, k,
                         (int)st, st < 0 ? (st > -100 ? " (an OpenCL error)" : "") : "");
@@ -53,12 +56,43 @@ static cl_mem own_buffer(const sc_runtime *rt, sc_view *v, size_t floats) {
     return sub;
 }
 
+/* Whether CLBlast refused a launch for the device's limits, before running it: local memory,
+ * work-group size, work-item sizes. */
+static int refused_for_limits(int status) {
+    return status == CLBlastInvalidLocalMemUsage || status == CL_INVALID_WORK_GROUP_SIZE ||
+           status == CL_INVALID_WORK_ITEM_SIZE || status == CL_INVALID_WORK_DIMENSION;
+}
+
+/* What CLBlast runs with cannot all be read or set through its C API: its own Xgemm and
+ * XgemmDirect sets where siamcl applied none, and always the sets of the copy, pad and transpose
+ * kernels that the indirect path runs around Xgemm. They are checked the one way left: CLBlast
+ * refuses, before running it, a launch beyond the device's limits. Then, once, every product
+ * is sent through XgemmDirect, with siamcl's fallback set (checked against the limits) in
+ * place of CLBlast's own, and the product is retried. */
+static int fall_back(sc_runtime *rt, int status) {
+    if (rt->gemm_fell_back || !refused_for_limits(status)) return 0;
+    sc_gemm_params p;
+    int own = !rt->gemm_applied;
+    if (own && (!sc_gemm_fallback(&rt->limits, &p) || sc_gemm_params_apply(rt, &p) != SC_OK))
+        return 0;
+    if (!own && sc_gemm_switch_apply(rt, SC_GEMM_ALL_DIRECT) != SC_OK) return 0;
+    sc_note(rt, "%s do not fit %s (CLBlast status %d): every product goes through XgemmDirect%s",
+            own ? "CLBlast's own GEMM parameters"
+                : "the parameters of CLBlast's copy, pad and transpose kernels",
+            rt->dev.name, status, own ? ", with siamcl's small set" : "");
+    rt->gemm_params = SC_GEMM_FALLBACK;
+    rt->gemm_fell_back = 1;
+    return 1;
+}
+
 int sc_gemm(sc_runtime *rt, int ta, int tb, size_t m, size_t n, size_t k, float alpha, sc_view a,
             sc_view b, float beta, sc_view c) {
     if (m == 0 || n == 0) return SC_OK;
     cl_mem subs[] = {own_buffer(rt, &a, m * k), own_buffer(rt, &b, k * n),
                      own_buffer(rt, &c, m * n)};
-    int rc = gemm_views(rt, ta, tb, m, n, k, alpha, a, b, beta, c);
+    int status = 0, rc = gemm_views(rt, ta, tb, m, n, k, alpha, a, b, beta, c, &status);
+    if (rc != SC_OK && fall_back(rt, status))
+        rc = gemm_views(rt, ta, tb, m, n, k, alpha, a, b, beta, c, &status);
     for (int i = 0; i < 3; i++)
         if (subs[i]) clReleaseMemObject(subs[i]);
     return rc;

@@ -11,7 +11,9 @@ static int read_split(sc_config *cfg, sc_data_config *d) {
     int n;
     SC_TRY(sc_cfg_str(cfg, "data", "group", "", &d->group));
     SC_TRY(sc_cfg_int_list(cfg, "data", "split", "70,10,20", 0, d->split, 3, &n));
-    if (n != 3 || d->split[0] + d->split[1] + d->split[2] != 100 || !d->split[0] || !d->split[1])
+    /* summed in 64 bits: each share may be up to 2^30, and three of them overflow an int */
+    if (n != 3 || (int64_t)d->split[0] + d->split[1] + d->split[2] != 100 || !d->split[0] ||
+        !d->split[1])
         return sc_cfg_invalid(cfg, "data", "split",
                               "expected train,validation,test percentages adding up to 100, "
                               "train and validation above 0");
@@ -153,6 +155,10 @@ int sc_job_read(sc_config *cfg, sc_job *job) {
     char def[sizeof job->out_dir];
     default_out_dir(cfg, def, sizeof def);
     SC_TRY(sc_cfg_str(cfg, "output", "dir", def, &dir));
+    /* an empty dir would put the run's files in / (dir + "/model.safetensors") */
+    if (!*dir) return sc_cfg_invalid(cfg, "output", "dir", "expected a folder, not nothing");
+    if (strlen(dir) >= sizeof job->out_dir)
+        return sc_cfg_invalid(cfg, "output", "dir", "longer than 1023 bytes");
     snprintf(job->out_dir, sizeof job->out_dir, "%s", dir);
     return sc_config_check_unused(cfg);
 }

@@ -1,5 +1,7 @@
 #include "siamcl/runtime.h"
 
+#include <clblast_c.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -39,6 +41,27 @@ int sc_kernel_dir_find(const char *env, const char *build, const char *install, 
                     build ? build : "(no build tree)", install ? install : "(no install prefix)");
 }
 
+static void read_limits(sc_runtime *rt) {
+    sc_device_limits *l = &rt->limits;
+    cl_device_id id = rt->dev.device_id;
+    cl_ulong local = 0;
+    cl_uint dims = 0;
+    size_t items[16] = {0};
+    l->max_group = 1;
+    clGetDeviceInfo(id, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof l->max_group, &l->max_group, NULL);
+    if (clGetDeviceInfo(id, CL_DEVICE_MAX_WORK_ITEM_DIMENSIONS, sizeof dims, &dims, NULL) !=
+            CL_SUCCESS ||
+        dims > 16 ||
+        clGetDeviceInfo(id, CL_DEVICE_MAX_WORK_ITEM_SIZES, dims * sizeof *items, items, NULL) !=
+            CL_SUCCESS)
+        dims = 0;
+    for (int d = 0; d < 3; d++) /* unknown sizes: the group limit alone */
+        l->max_items[d] = d < (int)dims ? items[d] : dims ? 1 : l->max_group;
+    clGetDeviceInfo(id, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local, &local, NULL);
+    l->local_mem = (size_t)local;
+    l->local_by_prefix = strstr(rt->dev.platform, "Oclgrind") != NULL;
+}
+
 int sc_runtime_open(sc_runtime **out, const char *spec) {
     sc_device_desc *devs;
     int n, chosen;
@@ -69,16 +92,21 @@ int sc_runtime_open(sc_runtime **out, const char *spec) {
         sc_runtime_close(rt);
         return rc;
     }
-    size_t max_group = 1;
-    clGetDeviceInfo(rt->dev.device_id, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof max_group, &max_group,
-                    NULL);
-    rt->group = max_group < 64 ? max_group : 64;
+    read_limits(rt);
+    /* 64, or the largest power of two the device allows: sumsq_partial's 256 work-items stay a
+     * multiple of it */
+    for (rt->group = 64; rt->group > 1; rt->group /= 2)
+        if (rt->group <= rt->limits.max_group && rt->group <= rt->limits.max_items[0]) break;
     *out = rt;
     return SC_OK;
 }
 
 void sc_runtime_close(sc_runtime *rt) {
     if (!rt) return;
+    /* CLBlast caches its programs, which hold the context, until the process exits; released
+     * then, after the driver's own thread-local state is gone, they wrote to freed memory in
+     * Oclgrind (an abort at exit: "corrupted double-linked list"). */
+    if (rt->queue) CLBlastClearCache();
     sc_buffer_free(rt->gemm_temp);
     for (int i = 0; i < rt->nkernels; i++) clReleaseKernel(rt->kernels[i].kernel);
     for (int i = 0; i < rt->nprograms; i++) clReleaseProgram(rt->programs[i].program);
@@ -186,10 +214,12 @@ static int program_get(sc_runtime *rt, const char *file, cl_program *program) {
     return SC_OK;
 }
 
-int sc_kernel_get(sc_runtime *rt, const char *file, const char *name, cl_kernel *kernel) {
+/* The index in rt->kernels of the kernel `name` from cl/<file>.cl, created on first use with
+ * its work-group limit. */
+static int kernel_slot(sc_runtime *rt, const char *file, const char *name, int *slot) {
     for (int i = 0; i < rt->nkernels; i++) {
         if (strcmp(rt->kernels[i].name, name) == 0) {
-            *kernel = rt->kernels[i].kernel;
+            *slot = i;
             return SC_OK;
         }
     }
@@ -197,32 +227,77 @@ int sc_kernel_get(sc_runtime *rt, const char *file, const char *name, cl_kernel 
     cl_program prog;
     SC_TRY(program_get(rt, file, &prog));
     cl_int err;
-    *kernel = clCreateKernel(prog, name, &err);
+    cl_kernel k = clCreateKernel(prog, name, &err);
     if (err != CL_SUCCESS)
         return sc_error(SC_ERR, "kernel '%s' in %s/%s.cl: %s", name, rt->kernel_dir, file,
                         sc_cl_error_name(err));
-    snprintf(rt->kernels[rt->nkernels].name, sizeof rt->kernels[0].name, "%s", name);
-    rt->kernels[rt->nkernels++].kernel = *kernel;
+    size_t max_group = rt->limits.max_group;
+    clGetKernelWorkGroupInfo(k, rt->dev.device_id, CL_KERNEL_WORK_GROUP_SIZE, sizeof max_group,
+                             &max_group, NULL);
+    *slot = rt->nkernels++;
+    snprintf(rt->kernels[*slot].name, sizeof rt->kernels[0].name, "%s", name);
+    rt->kernels[*slot].kernel = k;
+    rt->kernels[*slot].max_group = max_group ? max_group : 1;
+    rt->kernels[*slot].launches = 0;
     return SC_OK;
+}
+
+int sc_kernel_get(sc_runtime *rt, const char *file, const char *name, cl_kernel *kernel) {
+    int i;
+    SC_TRY(kernel_slot(rt, file, name, &i));
+    *kernel = rt->kernels[i].kernel;
+    return SC_OK;
+}
+
+void sc_group_fit(int dims, const size_t *want, size_t kernel_max, const size_t *items,
+                  size_t *out) {
+    size_t total = 1;
+    for (int d = 0; d < dims; d++) {
+        out[d] = want[d] ? want[d] : 1;
+        while (out[d] > 1 && out[d] > items[d]) out[d] /= 2;
+        total *= out[d];
+    }
+    while (total > kernel_max && total > 1) {
+        int big = 0;
+        for (int d = 1; d < dims; d++)
+            if (out[d] >= out[big]) big = d;
+        total /= out[big];
+        out[big] /= 2;
+        total *= out[big];
+    }
+}
+
+void sc_note(const sc_runtime *rt, const char *fmt, ...) {
+    if (!rt->note) return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    rt->note(rt->note_ctx, line);
 }
 
 int sc_launch_args(sc_runtime *rt, const char *file, const char *name, int dims,
                    const size_t *global, const size_t *local, const sc_arg *args, int nargs) {
-    cl_kernel k;
-    SC_TRY(sc_kernel_get(rt, file, name, &k));
+    int ki;
+    SC_TRY(kernel_slot(rt, file, name, &ki));
+    cl_kernel k = rt->kernels[ki].kernel;
     for (int i = 0; i < nargs; i++) {
         cl_int err = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].value);
         if (err != CL_SUCCESS)
             return sc_error(SC_ERR, "%s: argument %d: %s", name, i, sc_cl_error_name(err));
     }
-    size_t g[3];
+    size_t g[3], l[3];
+    if (local) sc_group_fit(dims, local, rt->kernels[ki].max_group, rt->limits.max_items, l);
     for (int d = 0; d < dims; d++) {
         if (global[d] == 0) return SC_OK; /* nothing to do */
-        g[d] = local ? (global[d] + local[d] - 1) / local[d] * local[d] : global[d];
+        g[d] = local ? (global[d] + l[d] - 1) / l[d] * l[d] : global[d];
     }
-    cl_int err = clEnqueueNDRangeKernel(rt->queue, k, (cl_uint)dims, NULL, g, local, 0, NULL, NULL);
+    cl_int err = clEnqueueNDRangeKernel(rt->queue, k, (cl_uint)dims, NULL, g, local ? l : NULL, 0,
+                                        NULL, NULL);
     if (err != CL_SUCCESS) return sc_error(SC_ERR, "launching %s: %s", name, sc_cl_error_name(err));
     rt->launches++;
+    rt->kernels[ki].launches++;
     return SC_OK;
 }
 

@@ -5,6 +5,7 @@
 #include <clblast_c.h>
 #include <ctype.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -40,10 +41,130 @@ static int override(sc_runtime *rt, const char *kernel, const char *const *names
     return SC_OK;
 }
 
+/* Parameters by name, in the order of sc_xgemm_names and sc_direct_names. */
+enum { GEMMK, KREG, KWG, KWI, MDIMA, MDIMC, MWG, NDIMB, NDIMC, NWG, SA, SB };
+enum { KWID, MDIMAD, MDIMCD, NDIMBD, NDIMCD, PADA, PADB, VWMD, VWND, WGD };
+enum { VWM = 14, VWN = 15 };
+
+/* a * b and a + b, saturated: the values come from a file and may be up to 2^30 each */
+static size_t mul(size_t a, size_t b) {
+    return a && b > SIZE_MAX / a ? SIZE_MAX : a * b;
+}
+
+static size_t add(size_t a, size_t b) {
+    return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
+
+/* Whether x is a multiple of y (a zero y is no divisor). */
+static int multiple(size_t x, size_t y) {
+    return y && x % y == 0;
+}
+
+static int fit_group(const sc_device_limits *lim, const char *kernel, size_t m, size_t n, char *why,
+                     size_t size) {
+    if (m && n && mul(m, n) <= lim->max_group && m <= lim->max_items[0] && n <= lim->max_items[1])
+        return 1;
+    snprintf(why, size,
+             "%s: work-groups of %zu x %zu work-items, the device allows %zu (%zu x %zu at most)",
+             kernel, m, n, lim->max_group, lim->max_items[0], lim->max_items[1]);
+    return 0;
+}
+
+/* The bytes of local memory of one XgemmDirect kernel and of Xgemm (4-byte floats). */
+static size_t direct_local(const size_t *d) {
+    size_t w = d[WGD];
+    return mul(4, add(mul(w, add(w, d[PADA])), mul(w, add(w, d[PADB]))));
+}
+
+static size_t xgemm_local(const size_t *x) {
+    return mul(4, add(x[SA] ? mul(x[KWG], x[MWG]) : 0, x[SB] ? mul(x[KWG], x[NWG]) : 0));
+}
+
+static int fit_local(const sc_device_limits *lim, const char *kernel, size_t bytes, const char *how,
+                     char *why, size_t size) {
+    if (bytes <= lim->local_mem) return 1;
+    snprintf(why, size, "%s: %zu bytes of local memory%s, the device has %zu", kernel, bytes, how,
+             lim->local_mem);
+    return 0;
+}
+
+/* CLBlast's own constraints on a set (its tuner's, src/tuning/kernels/xgemm*.hpp): whole
+ * numbers of work-items per tile and of loads per work-item. */
+static int fit_shape(const sc_gemm_params *p, char *why, size_t size) {
+    const size_t *x = p->xgemm, *d = p->direct;
+    const char *bad = NULL;
+    if (!multiple(x[KWG], x[KWI]))
+        bad = "Xgemm: KWG is not a multiple of KWI";
+    else if (!multiple(x[MWG], mul(x[MDIMC], x[VWM])) || !multiple(x[MWG], mul(x[MDIMA], x[VWM])))
+        bad = "Xgemm: MWG is not a multiple of MDIMC x VWM and MDIMA x VWM";
+    else if (!multiple(x[NWG], mul(x[NDIMC], x[VWN])) || !multiple(x[NWG], mul(x[NDIMB], x[VWN])))
+        bad = "Xgemm: NWG is not a multiple of NDIMC x VWN and NDIMB x VWN";
+    else if (x[GEMMK] == 0 &&
+             (!x[MDIMA] || !x[NDIMB] || !multiple(x[KWG], mul(x[MDIMC], x[NDIMC]) / x[MDIMA]) ||
+              !multiple(x[KWG], mul(x[MDIMC], x[NDIMC]) / x[NDIMB])))
+        bad = "Xgemm: KWG is not a multiple of MDIMC x NDIMC / MDIMA and / NDIMB";
+    else if (x[GEMMK] == 1 && !multiple(x[KREG], x[VWN]))
+        bad = "Xgemm: KREG is not a multiple of VWN";
+    else if (x[GEMMK] > 1)
+        bad = "Xgemm: GEMMK is neither 0 nor 1";
+    else if (!multiple(d[WGD], d[KWID]))
+        bad = "XgemmDirect: WGD is not a multiple of KWID";
+    else if (!multiple(d[WGD], mul(d[MDIMCD], d[VWMD])) ||
+             !multiple(d[WGD], mul(d[MDIMAD], d[VWMD])) ||
+             !multiple(d[WGD], mul(d[NDIMCD], d[VWND])) ||
+             !multiple(d[WGD], mul(d[NDIMBD], d[VWND])))
+        bad = "XgemmDirect: WGD is not a multiple of the work-items times the vector widths";
+    else if (!d[MDIMAD] || !d[NDIMBD] || !multiple(d[WGD], mul(d[MDIMCD], d[NDIMCD]) / d[MDIMAD]) ||
+             !multiple(d[WGD], mul(d[MDIMCD], d[NDIMCD]) / d[NDIMBD]))
+        bad = "XgemmDirect: WGD is not a multiple of MDIMCD x NDIMCD / MDIMAD and / NDIMBD";
+    if (bad) snprintf(why, size, "%s", bad);
+    return bad == NULL;
+}
+
+int sc_gemm_params_fit(const sc_device_limits *lim, const sc_gemm_params *p, char *why,
+                       size_t size) {
+    const size_t *x = p->xgemm, *d = p->direct;
+    size_t direct = direct_local(d), xgemm = xgemm_local(x);
+    const char *how = "";
+    if (lim->local_by_prefix) {
+        xgemm = add(xgemm, mul(4, direct));
+        how = " (with the four XgemmDirect kernels', as Oclgrind counts)";
+    }
+    return fit_shape(p, why, size) && fit_group(lim, "Xgemm", x[MDIMC], x[NDIMC], why, size) &&
+           fit_group(lim, "XgemmDirect", d[MDIMCD], d[NDIMCD], why, size) &&
+           fit_local(lim, "Xgemm", xgemm, how, why, size) &&
+           fit_local(lim, "XgemmDirect", direct, "", why, size);
+}
+
+int sc_gemm_fallback(const sc_device_limits *lim, sc_gemm_params *out) {
+    for (size_t wgd = 16; wgd >= 4; wgd /= 2) {
+        for (size_t t = 8; t >= 1; t /= 2) {
+            size_t x[] = {0, 1, 16, 2, t, t, 16, t, t, 16, 0, 0, 0, 0, 1, 1};
+            size_t d[] = {2, t, t, t, t, 1, 1, 1, 1, wgd};
+            memcpy(out->xgemm, x, sizeof x);
+            memcpy(out->direct, d, sizeof d);
+            out->min_indirect = SC_GEMM_ALL_DIRECT;
+            char why[256];
+            if (sc_gemm_params_fit(lim, out, why, sizeof why)) return 1;
+        }
+    }
+    return 0;
+}
+
 int sc_gemm_params_apply(sc_runtime *rt, const sc_gemm_params *p) {
+    char why[256];
+    if (!sc_gemm_params_fit(&rt->limits, p, why, sizeof why))
+        return sc_error(SC_GEMM_SKIPPED, "GEMM parameters do not fit %s: %s", rt->dev.name, why);
     SC_TRY(override(rt, "Xgemm", sc_xgemm_names, SC_XGEMM_PARAMS, p->xgemm));
     SC_TRY(override(rt, "XgemmDirect", sc_direct_names, SC_DIRECT_PARAMS, p->direct));
-    return override(rt, "GemmRoutine", routine_names, 1, &p->min_indirect);
+    SC_TRY(sc_gemm_switch_apply(rt, p->min_indirect));
+    rt->gemm_applied = 1;
+    rt->gemm_fell_back = 0;
+    return SC_OK;
+}
+
+int sc_gemm_switch_apply(sc_runtime *rt, size_t min_indirect) {
+    return override(rt, "GemmRoutine", routine_names, 1, &min_indirect);
 }
 
 static int read_section(sc_config *cfg, const char *section, const char *const *names, size_t n,

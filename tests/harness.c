@@ -53,17 +53,34 @@ int test_temp_files(const char *dir) {
     return n;
 }
 
+static void print_note(void *ctx, const char *line) {
+    (void)ctx;
+    printf("    note: %s\n", line);
+}
+
 sc_runtime *test_runtime(void) {
     if (runtime) return runtime;
     /* the GEMM parameters the commands run with where there is no tuning file */
     sc_gemm_params p;
     int rc = sc_runtime_open(&runtime, getenv("SIAMCL_DEVICE"));
-    if (rc == SC_OK && sc_gemm_builtin(&runtime->dev, &p)) rc = sc_gemm_params_apply(runtime, &p);
+    if (rc == SC_OK) runtime->note = print_note;
+    if (rc == SC_OK && sc_gemm_builtin(&runtime->dev, &p)) {
+        rc = sc_gemm_params_apply(runtime, &p);
+        if (rc == SC_GEMM_SKIPPED) {
+            printf("    note: built-in set skipped: %s\n", sc_last_error());
+            rc = SC_OK;
+        }
+    }
     if (rc != SC_OK) {
         fprintf(stderr, "cannot open an OpenCL device: %s\n", sc_last_error());
         exit(1);
     }
     return runtime;
+}
+
+int test_small(void) {
+    const char *s = getenv("SIAMCL_TEST_SMALL");
+    return s && *s && strcmp(s, "0") != 0;
 }
 
 sc_rng *test_rng(void) {
@@ -131,9 +148,35 @@ void test_to_double(const float *x, double *y, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] = x[i];
 }
 
-int test_main(const test_case *cases, int count) {
+/* Appends the names of the kernels this process launched to $SIAMCL_TEST_KERNEL_LOG (one a
+ * line), for a check that the tests launch every kernel of cl/. */
+static void log_kernels(void) {
+    const char *path = getenv("SIAMCL_TEST_KERNEL_LOG");
+    FILE *f = runtime && path && *path ? fopen(path, "a") : NULL;
+    if (!f) return;
+    for (int i = 0; i < runtime->nkernels; i++)
+        if (runtime->kernels[i].launches) fprintf(f, "%s\n", runtime->kernels[i].name);
+    fclose(f);
+}
+
+static int selected(const char *name, int argc, char **argv) {
+    for (int a = 1; a < argc; a++)
+        if (!strcmp(argv[a], name)) return 1;
+    return argc < 2;
+}
+
+int test_main(const test_case *cases, int count, int argc, char **argv) {
     int passed = 0, nfailed = 0;
+    for (int a = 1; a < argc; a++) {
+        int known = 0;
+        for (int i = 0; i < count; i++) known |= !strcmp(argv[a], cases[i].name);
+        if (!known) {
+            fprintf(stderr, "%s: no test case '%s'\n", argv[0], argv[a]);
+            return 2;
+        }
+    }
     for (int i = 0; i < count; i++) {
+        if (!selected(cases[i].name, argc, argv)) continue;
         failed = 0;
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -147,6 +190,7 @@ int test_main(const test_case *cases, int count) {
         else
             passed++;
     }
+    log_kernels();
     sc_runtime_close(runtime);
     printf("%d passed, %d failed\n", passed, nfailed);
     return nfailed ? 1 : 0;

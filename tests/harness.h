@@ -45,8 +45,12 @@ long test_read_bytes(const char *path, unsigned char *buf, size_t cap);
 /* The number of entries of dir whose name holds ".tmp." (temporary files left behind). */
 int test_temp_files(const char *dir);
 
-/* The process's runtime, opened on first use (SIAMCL_DEVICE chooses, auto otherwise). */
+/* The process's runtime, opened on first use (SIAMCL_DEVICE chooses, auto otherwise), with
+ * the GEMM parameters a command would run with where there is no tuning file. */
 sc_runtime *test_runtime(void);
+/* Whether SIAMCL_TEST_SMALL is set (and not 0): kernel tests keep to small shapes, for a
+ * simulator such as Oclgrind that runs a thousand times slower than a CPU driver. */
+int test_small(void);
 /* A generator seeded from SIAMCL_TEST_SEED or the clock; the seed is printed. */
 sc_rng *test_rng(void);
 /* Fills x with uniform values in [lo, hi). */
@@ -66,11 +70,13 @@ void test_fd_vjp(test_fn f, void *ctx, const double *in, size_t n_in, size_t n_o
 void test_to_float(const double *x, float *y, size_t n);
 void test_to_double(const float *x, double *y, size_t n);
 
-int test_main(const test_case *cases, int count);
+/* Runs the cases named on the command line, or all of them; an unknown name exits 2. With
+ * SIAMCL_TEST_KERNEL_LOG set, appends the names of the kernels launched to that file. */
+int test_main(const test_case *cases, int count, int argc, char **argv);
 #define TEST_MAIN(...)                                                                             \
-    int main(void) {                                                                               \
+    int main(int argc, char **argv) {                                                              \
         static const test_case cases[] = {__VA_ARGS__};                                            \
-        return test_main(cases, (int)(sizeof cases / sizeof cases[0]));                            \
+        return test_main(cases, (int)(sizeof cases / sizeof cases[0]), argc, argv);                \
     }
 #define TEST(fn)                                                                                   \
     { #fn, fn }

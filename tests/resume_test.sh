@@ -148,7 +148,7 @@ expect resume-not-a-run 2 'not a run directory \(no config.ini\)' -- "$siamcl" t
 expect resume-with-config 2 'expected one CONFIG, or --resume RUN_DIR alone' -- "$siamcl" train "$tmp/image.ini" --resume "$run"
 mkdir -p "$tmp/nostate" && cp "$run/config.ini" "$tmp/nostate/"
 expect resume-no-state 2 'no last.safetensors' -- "$siamcl" train --resume "$tmp/nostate"
-expect resume-model-file 2 'no run state' -- env SIAMCL_X=1 sh -c "cp '$run/model.safetensors' '$tmp/nostate/last.safetensors' && '$siamcl' train --resume '$tmp/nostate'"
+expect resume-model-file 2 'no run state' -- sh -c "cp '$run/model.safetensors' '$tmp/nostate/last.safetensors' && '$siamcl' train --resume '$tmp/nostate'"
 
 # a second process on a run directory is refused while the first trains
 "$siamcl" train "$tmp/image.ini" -o train.epochs=200 -o train.checkpoint_every=0 -o output.dir="$tmp/locked" >/dev/null 2>&1 &

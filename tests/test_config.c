@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void typed_values(void) {
     sc_config *cfg;
@@ -124,7 +125,88 @@ static void effective_config_round_trips(void) {
     sc_config_free(cfg);
 }
 
+/* Writes cfg as sc_config_write does and reads the text back; NULL when it does not parse. */
+static sc_config *written_and_read(const sc_config *cfg, char *text, size_t size) {
+    memset(text, 0, size);
+    FILE *f = fmemopen(text, size - 1, "w");
+    if (!f || sc_config_write(cfg, f) != SC_OK) return NULL;
+    fclose(f);
+    sc_config *again;
+    return sc_config_parse(text, "written", &again) == SC_OK ? again : NULL;
+}
+
+/* Found by fuzzing (tests/fuzz/config/): "k =;x" held the value ";x", but was written
+ * "k = ;x", which reads back empty (" ;" starts a comment); and a line of up to 198 characters
+ * without spaces around '=' came back two characters longer, past the reader's limit. */
+static void values_that_need_care_round_trip(void) {
+    char text[1024], long_value[200];
+    memset(long_value, 'v', 193); /* "long=" and this: 198 characters, the most a line holds */
+    long_value[193] = '\0';
+    snprintf(text, sizeof text, "[s]\nk =;x\nlong=%s\n", long_value);
+    sc_config *cfg, *again;
+    CHECK_OK(sc_config_parse(text, "test", &cfg));
+    again = written_and_read(cfg, text, sizeof text);
+    CHECK(again != NULL, "wrote:\n%s\n-> %s", text, sc_last_error());
+    const char *v;
+    CHECK_OK(sc_cfg_str(again, "s", "k", "", &v));
+    CHECK(!strcmp(v, ";x"), "read back '%s' from:\n%s", v, text);
+    CHECK_OK(sc_cfg_str(again, "s", "long", "", &v));
+    CHECK(!strcmp(v, long_value));
+    sc_config_free(again);
+    sc_config_free(cfg);
+}
+
+/* An override is written into checkpoints with the config, so it must be something a config
+ * file could say; before, "-o s.k=a ;b" gave a checkpoint whose config said k = a. */
+static void overrides_a_file_cannot_hold_are_refused(void) {
+    sc_config *cfg;
+    CHECK_OK(sc_config_parse("[s]\nk = 1\n", "test", &cfg));
+    static const char *const bad[] = {"s.k=a\nj = 2", "s.k= lead", "s.k=trail ", "s.k=a ;b",
+                                      "s.k:j=1",      "s. k=1",    "s.k\n=1"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        CHECK(sc_config_override(cfg, bad[i]) == SC_EINPUT, "'%s' accepted", bad[i]);
+        CHECK(test_error_has("a config file cannot say this"), "message: %s", sc_last_error());
+    }
+    char big[300];
+    snprintf(big, sizeof big, "s.k=%0250d", 7);
+    CHECK(sc_config_override(cfg, big) == SC_EINPUT);
+    CHECK_OK(sc_config_override(cfg, "s.k=;fine"));
+    CHECK_OK(sc_config_override(cfg, "s.path=/a b/c.csv"));
+    CHECK_OK(sc_config_override(cfg, "s.empty="));
+    char text[512];
+    sc_config *again = written_and_read(cfg, text, sizeof text);
+    CHECK(again != NULL, "wrote:\n%s", text);
+    const char *v;
+    CHECK_OK(sc_cfg_str(again, "s", "k", "", &v));
+    CHECK(!strcmp(v, ";fine"), "read back '%s'", v);
+    sc_config_free(again);
+    sc_config_free(cfg);
+}
+
+/* A NUL byte hid the rest of its line from the long-line check (fgets and strlen), so the
+ * part past 198 bytes was read as a line of its own: here the key "injected". Now the line is
+ * too long, and a NUL byte in a short line is an error of its own. */
+static void nul_bytes_are_errors(void) {
+    char path[64], text[400];
+    snprintf(path, sizeof path, "/tmp/siamcl_test_nul_%d.ini", (int)getpid());
+    size_t n = (size_t)snprintf(text, sizeof text, "[train]\nepochs = 3");
+    text[n++] = '\0';
+    memset(text + n, ' ', 220);
+    n += 220;
+    n += (size_t)snprintf(text + n, sizeof text - n, "injected = 1\n");
+    test_write_bytes(path, text, n);
+    sc_config *cfg = NULL;
+    CHECK(sc_config_load(path, &cfg) == SC_EINPUT);
+    CHECK(test_error_has(":2:") && test_error_has("longer than"), "message: %s", sc_last_error());
+    CHECK(cfg == NULL);
+    test_write_bytes(path, "[a]\nx = 1\0\n", 12);
+    CHECK(sc_config_load(path, &cfg) == SC_EINPUT);
+    CHECK(test_error_has(":2:") && test_error_has("NUL byte"), "message: %s", sc_last_error());
+    unlink(path);
+}
+
 TEST_MAIN(TEST(typed_values), TEST(unknown_key_names_file_line_and_key),
           TEST(bad_values_are_errors), TEST(malformed_files_are_errors),
           TEST(missing_and_unreadable_files), TEST(overrides_replace_and_are_validated),
-          TEST(effective_config_round_trips))
+          TEST(effective_config_round_trips), TEST(values_that_need_care_round_trip),
+          TEST(overrides_a_file_cannot_hold_are_refused), TEST(nul_bytes_are_errors))

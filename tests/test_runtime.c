@@ -1,10 +1,13 @@
-/* The runtime: kernel-directory lookup, the prelude and build failures, error names, and the
- * elementwise kernels against a double-precision reference. */
+/* The runtime: kernel-directory lookup, the prelude and build failures, error names, the
+ * elementwise kernels against a double-precision reference, work-group sizes within the
+ * device's limits, and kernel sources that need no optional device feature. */
 #include "harness.h"
 #include "reference.h"
 
 #include "siamcl/elementwise.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -268,7 +271,102 @@ static void act_bias_backward_matches_reference(void) {
     for_each_shape(check_act_bias_backward);
 }
 
+static int group_is(int dims, const size_t *want, size_t max, const size_t *items,
+                    const size_t *expect) {
+    size_t out[3];
+    sc_group_fit(dims, want, max, items, out);
+    for (int d = 0; d < dims; d++)
+        if (out[d] != expect[d]) return 0;
+    return 1;
+}
+
+/* Work-groups shrink to the kernel's and device's limits: fake limits of small devices
+ * (Oclgrind with --max-wgsize, an iGPU's kernel of many registers). */
+static void work_groups_fit_the_limits(void) {
+    const size_t big[] = {4096, 4096, 4096}, narrow[] = {32, 1024, 64};
+    CHECK(group_is(1, (size_t[]){64}, 4096, big, (size_t[]){64}), "fits: kept");
+    CHECK(group_is(1, (size_t[]){64}, 16, big, (size_t[]){16}), "the kernel's limit");
+    CHECK(group_is(2, (size_t[]){8, 8}, 16, big, (size_t[]){4, 4}), "halving the larger");
+    CHECK(group_is(2, (size_t[]){8, 8}, 32, big, (size_t[]){8, 4}), "the later on a tie");
+    CHECK(group_is(2, (size_t[]){64, 1}, 1024, narrow, (size_t[]){32, 1}), "work-item sizes");
+    CHECK(group_is(2, (size_t[]){8, 8}, 1, big, (size_t[]){1, 1}), "one work-item");
+    CHECK(group_is(3, (size_t[]){4, 4, 4}, 8, big, (size_t[]){2, 2, 2}));
+    CHECK(group_is(1, (size_t[]){0}, 8, big, (size_t[]){1}), "at least one");
+    /* the runtime's own one-dimensional size: a power of two within the device's limits */
+    sc_runtime *rt = test_runtime();
+    CHECK(rt->group >= 1 && rt->group <= 64 && (rt->group & (rt->group - 1)) == 0 &&
+              rt->group <= rt->limits.max_group,
+          "group %zu, device %zu", rt->group, rt->limits.max_group);
+}
+
+/* Whether the text from p on holds a floating literal without an f suffix (a double). */
+static int double_literal(const char *p, size_t *len) {
+    size_t n = 0;
+    int floating = 0, hex = p[0] == '0' && (p[1] == 'x' || p[1] == 'X');
+    while (p[n] && (isalnum((unsigned char)p[n]) || p[n] == '.' || p[n] == '_' ||
+                    ((p[n] == '+' || p[n] == '-') && n && strchr(hex ? "pP" : "eE", p[n - 1])))) {
+        floating |= p[n] == '.' || (!hex && (p[n] == 'e' || p[n] == 'E'));
+        n++;
+    }
+    *len = n ? n : 1;
+    return floating && p[n - 1] != 'f' && p[n - 1] != 'F';
+}
+
+/* What a kernel would need an optional device feature for (doubles, halves, extensions,
+ * images) appears nowhere in cl/, outside comments: rusticl's llvmpipe, like many iGPUs, has no
+ * doubles, and where PoCL has them an unsuffixed literal turns float arithmetic into double. */
+static void kernels_need_no_optional_features(void) {
+    static const char *const banned[] = {"double",    "half",        "image2d_t",   "image3d_t",
+                                         "sampler_t", "cl_khr_fp64", "cl_khr_fp16", "OPENCL",
+                                         "atom_add",  "atomic_add"};
+    sc_runtime *rt = test_runtime();
+    DIR *dir = opendir(rt->kernel_dir);
+    CHECK(dir, "%s: cannot list", rt->kernel_dir);
+    int files = 0;
+    for (struct dirent *e; (e = readdir(dir));) {
+        size_t nl = strlen(e->d_name);
+        if (nl < 4 || strcmp(e->d_name + nl - 3, ".cl")) continue;
+        const char *name = e->d_name;
+        char path[1400];
+        static char text[1 << 17];
+        files++;
+        snprintf(path, sizeof path, "%s/%s", rt->kernel_dir, name);
+        long n = test_read_bytes(path, (unsigned char *)text, sizeof text - 1);
+        if (n <= 0 || n >= (long)sizeof text) closedir(dir);
+        CHECK(n > 0 && n < (long)sizeof text, "%s: cannot read", path);
+        text[n] = '\0';
+        int line = 1;
+        for (const char *p = text; *p;) {
+            size_t len = 1;
+            if (p[0] == '/' && p[1] == '/') {
+                len = strcspn(p, "\n");
+            } else if (p[0] == '/' && p[1] == '*') {
+                const char *end = strstr(p + 2, "*/");
+                len = end ? (size_t)(end + 2 - p) : strlen(p);
+            } else if (isalpha((unsigned char)*p) || *p == '_') {
+                while (isalnum((unsigned char)p[len]) || p[len] == '_') len++;
+                for (int b = 0; b < (int)(sizeof banned / sizeof banned[0]); b++)
+                    if (strlen(banned[b]) == len && !strncmp(p, banned[b], len))
+                        test_fail(__FILE__, __LINE__, "%s:%d: %s", name, line, banned[b]);
+            } else if (isdigit((unsigned char)*p) || (*p == '.' && isdigit((unsigned char)p[1]))) {
+                if (double_literal(p, &len))
+                    test_fail(__FILE__, __LINE__, "%s:%d: %.*s is a double (write %.*sf)", name,
+                              line, (int)len, p, (int)len, p);
+            }
+            for (size_t i = 0; i < len; i++) line += p[i] == '\n';
+            p += len;
+        }
+    }
+    closedir(dir);
+    CHECK(files >= 7, "%d .cl files in %s", files, rt->kernel_dir);
+    size_t len;
+    CHECK(double_literal("0.5)", &len) && len == 3 && double_literal("1e-3;", &len));
+    CHECK(!double_literal("0.5f", &len) && !double_literal("0x7f800000", &len) &&
+          !double_literal("1.0e-3F", &len) && !double_literal("42", &len));
+}
+
 TEST_MAIN(TEST(kernel_dir_lookup_order), TEST(error_names), TEST(broken_kernel_reports_build_log),
           TEST(prelude_is_part_of_every_program), TEST(edited_prelude_is_rebuilt),
           TEST(unknown_kernel_is_an_error), TEST(bias_act_forward_matches_reference),
-          TEST(act_bias_backward_matches_reference))
+          TEST(act_bias_backward_matches_reference), TEST(work_groups_fit_the_limits),
+          TEST(kernels_need_no_optional_features))

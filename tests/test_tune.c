@@ -1,5 +1,6 @@
 /* GEMM tuning: CLBlast's direct/indirect switch, the choice of a parameter pair from
- * per-product timings, and the tuning file. No OpenCL: this is the host's arithmetic. */
+ * per-product timings, the tuning file, and whether a parameter set fits a device (fake
+ * device descriptions). No OpenCL: this is the host's arithmetic. */
 #include "harness.h"
 
 #include "siamcl/tune.h"
@@ -79,6 +80,105 @@ static void file_refuses_a_switch_that_wraps(void) {
           sc_last_error());
 }
 
+/* Fake devices: a CPU driver's generous limits, and a small GPU's (Oclgrind's defaults). */
+static const sc_device_limits cpu = {4096, {4096, 4096, 4096}, 4 << 20, 0};
+static const sc_device_limits small_gpu = {256, {256, 256, 64}, 32768, 0};
+
+/* The built-in PoCL set, with a direct set of WGD 32 (8448 bytes of local memory). */
+static sc_gemm_params pocl_set(void) {
+    sc_gemm_params p = {
+        {0, 1, 16, 2, 4, 4, 64, 8, 8, 64, 0, 0, 0, 0, 8, 8}, {2, 4, 4, 4, 4, 1, 1, 8, 8, 32}, 0};
+    return p;
+}
+
+static int fits(const sc_device_limits *lim, const sc_gemm_params *p, const char *needle) {
+    char why[256] = "";
+    int ok = sc_gemm_params_fit(lim, p, why, sizeof why);
+    printf("    %s\n", ok ? "fits" : why);
+    return needle ? !ok && strstr(why, needle) : ok;
+}
+
+static void params_fit_the_work_group_limits(void) {
+    sc_gemm_params p = pocl_set();
+    CHECK(fits(&cpu, &p, NULL) && fits(&small_gpu, &p, NULL));
+    sc_device_limits tiny = small_gpu;
+    tiny.max_group = 16; /* Xgemm's 4 x 8 work-items are too many */
+    CHECK(fits(&tiny, &p, "Xgemm: work-groups of 4 x 8 work-items, the device allows 16"));
+    tiny.max_group = 32;
+    tiny.max_items[1] = 4; /* 4 x 8 in all, but 8 in the second dimension */
+    CHECK(fits(&tiny, &p, "Xgemm: work-groups of 4 x 8"));
+    p.xgemm[8] = 4, p.xgemm[7] = 4, p.xgemm[15] = 16; /* NDIMC = NDIMB = 4, VWN 16: 4 x 4 */
+    CHECK(fits(&tiny, &p, NULL));
+    p.direct[2] = 16, p.direct[1] = 16, p.direct[7] = 2; /* MDIMCD = MDIMAD = 16 */
+    CHECK(fits(&tiny, &p, "XgemmDirect: work-groups of 16 x 4"));
+}
+
+static void params_fit_the_local_memory(void) {
+    sc_gemm_params p = pocl_set();
+    p.xgemm[10] = p.xgemm[11] = 1; /* SA, SB: 2 x 16 x 64 floats */
+    p.xgemm[2] = 32;               /* KWG: 2 x 32 x 64 floats, 16384 bytes */
+    sc_device_limits lim = small_gpu;
+    lim.local_mem = 16384;
+    CHECK(fits(&lim, &p, NULL));
+    lim.local_mem = 16383;
+    CHECK(fits(&lim, &p, "Xgemm: 16384 bytes of local memory, the device has 16383"));
+    p.xgemm[10] = 0; /* SB alone */
+    CHECK(fits(&lim, &p, NULL));
+    p.direct[9] = 64, p.direct[7] = p.direct[8] = 16; /* WGD 64: 2 x 64 x 65 floats */
+    lim.local_mem = 32768;
+    CHECK(fits(&lim, &p, "XgemmDirect: 33280 bytes of local memory, the device has 32768"));
+}
+
+/* Oclgrind counts XgemmDirectNN's local memory (and NT's, TN's, TT's) as Xgemm's: the built-in
+ * set's Xgemm, which needs none, then needs 4 x 8448 bytes, more than its 32 KiB. */
+static void params_fit_as_oclgrind_counts(void) {
+    sc_gemm_params p = pocl_set();
+    sc_device_limits oclgrind = small_gpu;
+    CHECK(fits(&oclgrind, &p, NULL));
+    oclgrind.local_by_prefix = 1;
+    CHECK(fits(&oclgrind, &p, "Xgemm: 33792 bytes of local memory (with the four XgemmDirect"));
+    p.direct[9] = 16, p.direct[7] = p.direct[8] = 4; /* WGD 16: 4 x 2176 bytes */
+    CHECK(fits(&oclgrind, &p, NULL));
+}
+
+static void params_fit_clblast_constraints(void) {
+    sc_gemm_params p = pocl_set();
+    p.xgemm[6] = 48; /* MWG 48: not a multiple of MDIMC x VWM = 32 */
+    CHECK(fits(&cpu, &p, "Xgemm: MWG is not a multiple"));
+    p = pocl_set();
+    p.xgemm[5] = 0; /* MDIMC 0, from a file: no division by zero */
+    CHECK(fits(&cpu, &p, "Xgemm"));
+    p = pocl_set();
+    p.direct[9] = 36; /* WGD 36: not a multiple of MDIMCD x VWMD = 32 */
+    CHECK(fits(&cpu, &p, "XgemmDirect: WGD is not a multiple"));
+    p = pocl_set();
+    p.direct[0] = 3; /* KWID 3 */
+    CHECK(fits(&cpu, &p, "XgemmDirect: WGD is not a multiple of KWID"));
+    p = pocl_set();
+    for (int i = 0; i < SC_DIRECT_PARAMS; i++) p.direct[i] = (size_t)1 << 30; /* saturates */
+    CHECK(fits(&cpu, &p, "XgemmDirect"));
+}
+
+/* The fallback fits every device down to one work-item and 640 bytes of local memory. */
+static void fallback_fits_small_devices(void) {
+    const sc_device_limits devices[] = {cpu,
+                                        small_gpu,
+                                        {16, {16, 16, 16}, 32768, 1},
+                                        {64, {8, 8, 8}, 4096, 0},
+                                        {1, {1, 1, 1}, 640, 1}};
+    for (int i = 0; i < 5; i++) {
+        sc_gemm_params p;
+        CHECK(sc_gemm_fallback(&devices[i], &p), "device %d", i);
+        CHECK(fits(&devices[i], &p, NULL), "device %d", i);
+        CHECK(p.min_indirect == SC_GEMM_ALL_DIRECT, "every product direct");
+    }
+    sc_device_limits none = {1, {1, 1, 1}, 100, 0};
+    sc_gemm_params p;
+    CHECK(!sc_gemm_fallback(&none, &p), "100 bytes of local memory fit nothing");
+}
+
 TEST_MAIN(TEST(switch_matches_clblast_near_the_limit), TEST(choice_splits_by_volume),
           TEST(choice_skips_untried_and_wrong_candidates), TEST(file_round_trip),
-          TEST(file_refuses_a_switch_that_wraps))
+          TEST(file_refuses_a_switch_that_wraps), TEST(params_fit_the_work_group_limits),
+          TEST(params_fit_the_local_memory), TEST(params_fit_as_oclgrind_counts),
+          TEST(params_fit_clblast_constraints), TEST(fallback_fits_small_devices))

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config clinfo clang libclang-rt-dev
-  ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
+  ocl-icd-opencl-dev opencl-headers pocl-opencl-icd mesa-opencl-icd oclgrind
   libclblast-dev libinih-dev libjansson-dev zlib1g-dev
   dataset-fashion-mnist gnuplot-nox python3-numpy python3-matplotlib
 )

@@ -122,22 +122,42 @@ int cmd_device_spec(const cmd_args *args, sc_config *cfg, const char **spec) {
     return SC_OK;
 }
 
+static void print_note(void *ctx, const char *line) {
+    (void)ctx;
+    fprintf(stderr, "siamcl: %s\n", line);
+}
+
 /* The device's tuning file when there is one, else siamcl's built-in set where it has one;
- * says which and records it in rt->gemm_params. */
+ * says which and records it in rt->gemm_params. A set that does not fit the device is skipped
+ * with a line that says why, and the next one is tried (CLBlast's own last). */
 static int apply_tuning(sc_runtime *rt) {
     char path[1200];
     struct stat st;
     sc_gemm_params p;
+    rt->note = print_note;
     sc_tuning_path(&rt->dev, path, sizeof path);
     if (stat(path, &st) == 0) {
         SC_TRY(sc_gemm_params_load(path, &p));
-        SC_TRY(sc_gemm_params_apply(rt, &p));
-        rt->gemm_params = SC_GEMM_STORED;
-        fprintf(stderr, "siamcl: GEMM parameters from %s (siamcl tune)\n", path);
-    } else if (sc_gemm_builtin(&rt->dev, &p)) {
-        SC_TRY(sc_gemm_params_apply(rt, &p));
-        rt->gemm_params = SC_GEMM_BUILTIN;
-        fprintf(stderr, "siamcl: GEMM parameters: siamcl's set for PoCL CPU devices\n");
+        int rc = sc_gemm_params_apply(rt, &p);
+        if (rc == SC_OK) {
+            rt->gemm_params = SC_GEMM_STORED;
+            fprintf(stderr, "siamcl: GEMM parameters from %s (siamcl tune)\n", path);
+            return SC_OK;
+        }
+        if (rc != SC_GEMM_SKIPPED) return rc;
+        fprintf(stderr, "siamcl: skipped %s: %s\n", path, sc_last_error());
+    }
+    if (sc_gemm_builtin(&rt->dev, &p)) {
+        int rc = sc_gemm_params_apply(rt, &p);
+        if (rc == SC_OK) {
+            rt->gemm_params = SC_GEMM_BUILTIN;
+            fprintf(stderr, "siamcl: GEMM parameters: siamcl's set for PoCL CPU devices\n");
+        } else if (rc == SC_GEMM_SKIPPED) {
+            fprintf(stderr, "siamcl: skipped siamcl's set for PoCL CPU devices: %s\n",
+                    sc_last_error());
+        } else {
+            return rc;
+        }
     }
     return SC_OK;
 }

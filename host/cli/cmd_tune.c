@@ -23,7 +23,8 @@ const char cmd_tune_help[] =
     "the device's tuning file, which every later run applies at start (and says so):\n"
     "$SIAMCL_TUNING_DIR/<device>.ini, else ~/.cache/siamcl/tuning/<device>.ini. Without\n"
     "that file, PoCL CPU devices run siamcl's built-in set and other devices CLBlast's\n"
-    "defaults.\n"
+    "defaults. A set beyond the device's limits (work-group size, local memory) is skipped,\n"
+    "with a line that says why, here and at the start of every run.\n"
     "\n"
     "  --batch B    the batch size in pairs to tune for\n"
     "  --seconds S  stop trying candidates after S seconds (default 120; each new candidate\n"
@@ -76,11 +77,17 @@ static void describe(int c, char *out, size_t size) {
 }
 
 /* Times every product under p (NULL: the parameters in force) after checking its results;
- * a wrong result rules it out (INFINITY), whatever its speed. */
+ * a wrong result rules it out (INFINITY), whatever its speed. A set that does not fit the
+ * device is skipped (its times stay NaN: not tried). */
 static int try_params(sc_gemm_bench *t, const sc_gemm_params *p, const char *what,
                       double *seconds) {
     double err, total = 0;
-    SC_TRY(p ? sc_gemm_params_apply(t->rt, p) : SC_OK);
+    int rc = p ? sc_gemm_params_apply(t->rt, p) : SC_OK;
+    if (rc == SC_GEMM_SKIPPED) {
+        printf("  %-64s skipped: %s\n", what, sc_last_error());
+        return SC_OK;
+    }
+    SC_TRY(rc);
     SC_TRY(sc_gemm_bench_verify(t, &err));
     if (err > 1e-4) {
         printf("  %-64s wrong results (relative error %.2g)\n", what, err);
@@ -142,7 +149,12 @@ static int search(sc_gemm_bench *t, double budget, sc_gemm_params *best, double 
     *best = choice_params(&ch);
     print_products(t, before, &ch, cost);
     double err;
-    SC_TRY(sc_gemm_params_apply(t->rt, best));
+    int rc = sc_gemm_params_apply(t->rt, best);
+    if (rc == SC_GEMM_SKIPPED) { /* each kind fits alone, not the pair (Oclgrind's count) */
+        printf("  the best pair is skipped: %s\n", sc_last_error());
+        return SC_OK;
+    }
+    SC_TRY(rc);
     SC_TRY(sc_gemm_bench_verify(t, &err));
     if (err > 1e-4) return sc_error(SC_ERR, "tune: the combined parameters give wrong results");
     SC_TRY(sc_gemm_bench_time_all(t, best_s));

@@ -11,8 +11,24 @@
 #define SC_MAX_PROGRAMS 16
 #define SC_MAX_KERNELS  96
 
-/* Whose GEMM parameters CLBlast runs with (tune.h). */
-typedef enum { SC_GEMM_CLBLAST, SC_GEMM_BUILTIN, SC_GEMM_STORED } sc_gemm_source;
+/* Whose GEMM parameters CLBlast runs with (tune.h); FALLBACK: CLBlast refused a launch for the
+ * device's limits, and every product now goes through XgemmDirect (sc_gemm). */
+typedef enum { SC_GEMM_CLBLAST, SC_GEMM_BUILTIN, SC_GEMM_STORED, SC_GEMM_FALLBACK } sc_gemm_source;
+
+/* What a device allows a launch, read when the runtime opens. */
+typedef struct sc_device_limits {
+    size_t max_group;    /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
+    size_t max_items[3]; /* CL_DEVICE_MAX_WORK_ITEM_SIZES */
+    size_t local_mem;    /* CL_DEVICE_LOCAL_MEM_SIZE, bytes */
+    /* Oclgrind 21.10 gives a kernel the local memory of every kernel whose name starts with its
+     * own (it matches "Xgemm" against "XgemmDirectNN.alm"): CLBlast then sees Xgemm need its
+     * own local memory plus that of the four XgemmDirect kernels. */
+    int local_by_prefix;
+} sc_device_limits;
+
+/* A line the library has to say without failing (GEMM parameters that CLBlast refused, replaced
+ * by sc_gemm); the command line sets one that prints the line, and without one it is dropped. */
+typedef void (*sc_note_fn)(void *ctx, const char *line);
 
 typedef struct sc_runtime {
     sc_device_desc dev;
@@ -26,19 +42,27 @@ typedef struct sc_runtime {
     struct {
         char name[48];
         cl_kernel kernel;
+        size_t max_group;       /* CL_KERNEL_WORK_GROUP_SIZE: may be below the device's */
+        unsigned long launches; /* of this kernel since open */
     } kernels[SC_MAX_KERNELS];
     int nprograms, nkernels;
-    size_t group;            /* work-group size of one-dimensional launches */
+    sc_device_limits limits;
+    size_t group;            /* work-group size of one-dimensional launches: a power of two */
     unsigned long launches;  /* kernel launches, ours and CLBlast's, since open */
     unsigned long transfers; /* host<->device copies since open */
     cl_mem gemm_temp;        /* CLBlast's scratch for indirect products, grown on demand */
     size_t gemm_temp_size;
     sc_gemm_source gemm_params;
+    int gemm_applied;   /* a set of siamcl's is in force (sc_gemm_params_apply), not CLBlast's */
+    int gemm_fell_back; /* since then, every product goes direct (sc_gemm): a launch was refused */
+    sc_note_fn note;
+    void *note_ctx;
 } sc_runtime;
 
 /* Opens the device that spec chooses (see sc_device_select) and finds the kernel directory.
  * CLBlast runs with its own GEMM parameters until the caller applies others (tune.h). */
 int sc_runtime_open(sc_runtime **rt, const char *spec);
+/* Also empties CLBlast's cache of programs (of every runtime: there is one per process). */
 void sc_runtime_close(sc_runtime *rt);
 
 /* The kernel directory: the first of SIAMCL_KERNEL_DIR, the build tree's cl/, the installed
@@ -96,13 +120,23 @@ typedef struct sc_arg {
 #define SC_VIEW(v) SC_MEM((v).mem), SC_INT((v).off)
 
 /* Launches cl/<file>.cl's kernel `name` over dims dimensions. A NULL local size leaves the
- * work-group size to the runtime; with a local size the global size is rounded up to a
- * multiple of it (kernels check their bounds). */
+ * work-group size to the runtime; a local size is first shrunk to what the kernel and device
+ * allow (sc_group_fit), and the global size is rounded up to a multiple of it (kernels check
+ * their bounds, and none depends on its work-group size). */
 int sc_launch_args(sc_runtime *rt, const char *file, const char *name, int dims,
                    const size_t *global, const size_t *local, const sc_arg *args, int nargs);
 
 #define SC_ARGS(...)                                                                               \
     (sc_arg[]){__VA_ARGS__}, (int)(sizeof((sc_arg[]){__VA_ARGS__}) / sizeof(sc_arg))
+
+/* The work-group size a launch of dims dimensions asks for (want), shrunk until it fits: at
+ * most kernel_max work-items in all, and items[d] in dimension d. Halves the largest
+ * dimension (the later one on a tie) each time, so that powers of two stay powers of two. */
+void sc_group_fit(int dims, const size_t *want, size_t kernel_max, const size_t *items,
+                  size_t *out);
+
+/* Passes a line to rt->note, if any (printf-like). */
+void sc_note(const sc_runtime *rt, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* A one-dimensional launch of n work-items, in work-groups of rt->group: a fixed size, so that
  * runtimes that compile per work-group size (PoCL) compile once whatever n is. */

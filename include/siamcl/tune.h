@@ -45,7 +45,32 @@ sc_tune_choice sc_tune_choose(const sc_gemm_shape *s, int n, const int *direct, 
  * '-' and '.' as '_'). */
 void sc_tuning_path(const sc_device_desc *dev, char *out, size_t size);
 
+/* sc_gemm_params_apply's status for a set that does not fit the device: nothing was applied and
+ * sc_last_error() says why in one line. Not a failure: the caller goes on with the parameters
+ * in force (the command line prints the line). */
+enum { SC_GEMM_SKIPPED = 3 };
+
+/* Whether CLBlast can run p on a device with these limits: each kernel's work-group (MDIMC x
+ * NDIMC for Xgemm, MDIMCD x NDIMCD for XgemmDirect) within the work-group and work-item sizes,
+ * its local memory (SA, SB: KWG x MWG and KWG x NWG floats; WGD x (WGD + PADA) and
+ * WGD x (WGD + PADB) floats) within the device's, and CLBlast's divisibility constraints on
+ * the tile sizes. 1 when it fits; else 0 and why (one line naming the kernel and numbers). */
+int sc_gemm_params_fit(const sc_device_limits *lim, const sc_gemm_params *p, char *why,
+                       size_t size);
+
+/* Applies p for rt's device when it fits (SC_OK), else SC_GEMM_SKIPPED; SC_ERR when CLBlast
+ * refuses it. */
 int sc_gemm_params_apply(sc_runtime *rt, const sc_gemm_params *p);
+
+/* Sets CLBlast's direct/indirect switch alone (XGEMM_MIN_INDIRECT_SIZE), the Xgemm and
+ * XgemmDirect sets in force kept. */
+int sc_gemm_switch_apply(sc_runtime *rt, size_t min_indirect);
+
+/* A small set that fits the limits (every product through XgemmDirect, whose one kernel needs
+ * neither padding nor copies): what runs where CLBlast's own parameters do not fit. 0 when not
+ * even that fits. */
+int sc_gemm_fallback(const sc_device_limits *lim, sc_gemm_params *out);
+
 /* Reads a tuning file ([Xgemm], [XgemmDirect], [GemmRoutine] sections); every key must be
  * present and a positive integer (XGEMM_MIN_INDIRECT_SIZE may be 0, and at most
  * SC_GEMM_ALL_DIRECT). */
