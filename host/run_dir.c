@@ -13,6 +13,7 @@
 
 static int make_dirs(const char *dir) {
     char path[1024];
+    if (!*dir) return sc_error(SC_EINPUT, "an empty run directory name");
     snprintf(path, sizeof path, "%s", dir);
     for (char *p = path + 1;; p++) {
         if (*p != '/' && *p) continue;

@@ -144,6 +144,7 @@ expect resume-finished 0 'finished .*nothing to resume' -- "$siamcl" train --res
 expect resume-extend 0 '^siamcl +[0-9.]' -- "$siamcl" train --resume "$run" -o train.epochs=13
 expect_file resume-extended "$run/history.csv" '^13,'
 expect resume-refuses-change 2 'o train.lr=1: a resumed run keeps its config' -- "$siamcl" train --resume "$run" -o train.lr=1
+expect resume-empty-dir 2 'train --resume: an empty RUN_DIR' -- "$siamcl" train --resume ""
 expect resume-not-a-run 2 'not a run directory \(no config.ini\)' -- "$siamcl" train --resume "$tmp"
 expect resume-with-config 2 'expected one CONFIG, or --resume RUN_DIR alone' -- "$siamcl" train "$tmp/image.ini" --resume "$run"
 mkdir -p "$tmp/nostate" && cp "$run/config.ini" "$tmp/nostate/"

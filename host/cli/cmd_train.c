@@ -48,6 +48,7 @@ const char cmd_train_help[] =
  * train.epochs. */
 static int resume_config(const cmd_args *args, const char *dir, sc_config **cfg) {
     char path[1100];
+    if (!*dir) return sc_error(SC_EINPUT, "train --resume: an empty RUN_DIR");
     for (int i = 0; i < args->noverrides; i++)
         if (strncmp(args->overrides[i], "train.epochs=", 13))
             return sc_error(SC_EINPUT,
