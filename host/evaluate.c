@@ -146,3 +146,19 @@ void sc_report_regression_row(sc_report *r, const char *name, const float *score
     v[3] = sc_metric_pearson(scores, targets, n);
     v[4] = sc_metric_spearman(scores, targets, n);
 }
+
+int sc_report_regression_test(sc_report *r, sc_model *m, const sc_inputs *in, const sc_pairs *p,
+                              const sc_pairs_dev *dev, double mean) {
+    float *s = malloc((p->n ? p->n : 1) * sizeof *s);
+    double loss;
+    int rc = s ? SC_OK : sc_error(SC_ERR, "out of memory");
+    if (rc == SC_OK) rc = sc_score_pairs(m, in, dev, s, &loss);
+    if (rc == SC_OK) {
+        sc_report_regression_columns(r);
+        sc_report_regression_row(r, "siamcl", s, p->target, p->n);
+        for (size_t i = 0; i < p->n; i++) s[i] = (float)mean;
+        sc_report_regression_row(r, "constant_mean", s, p->target, p->n);
+    }
+    free(s);
+    return rc;
+}

@@ -61,22 +61,10 @@ static int epoch_pairs(sc_task *t, int epoch, sc_pairs *out) {
 /* Regression metrics on the test rows beside the constant mean of the training targets. */
 static int report(sc_task *t, sc_model *m, sc_report *out) {
     const sc_pairs *tp = &t->test.pairs;
-    float *scores = malloc((tp->n ? tp->n : 1) * sizeof *scores);
-    float *mean = malloc((tp->n ? tp->n : 1) * sizeof *mean);
-    double loss;
     memset(out, 0, sizeof *out);
-    int rc = scores && mean ? SC_OK : sc_error(SC_ERR, "out of memory");
-    if (rc == SC_OK) rc = sc_score_pairs(m, t->test.in, &t->test.dev, scores, &loss);
-    if (rc == SC_OK) {
-        snprintf(out->title, sizeof out->title, "test: %zu rows", tp->n);
-        sc_report_regression_columns(out);
-        sc_report_regression_row(out, "siamcl", scores, tp->target, tp->n);
-        for (size_t i = 0; i < tp->n; i++) mean[i] = (float)t->job->target_mean;
-        sc_report_regression_row(out, "constant_mean", mean, tp->target, tp->n);
-    }
-    free(scores);
-    free(mean);
-    return rc;
+    SC_TRY(sc_report_regression_test(out, m, t->test.in, tp, &t->test.dev, t->job->target_mean));
+    snprintf(out->title, sizeof out->title, "test: %zu rows", tp->n);
+    return SC_OK;
 }
 
 static int write_files(const sc_task *t, const char *dir) {

@@ -170,22 +170,15 @@ static int epoch_pairs(sc_task *t, int epoch, sc_pairs *out) {
 static int report_pairs(sc_task *t, sc_model *m, sc_report *out) {
     const pairs_task *x = t->state;
     const sc_pairs *tp = &t->test.pairs;
-    float *s = malloc((tp->n ? tp->n : 1) * sizeof *s);
-    double loss;
     memset(out, 0, sizeof *out);
-    int rc = s ? SC_OK : sc_error(SC_ERR, "out of memory");
-    if (rc == SC_OK) rc = sc_score_pairs(m, t->test.in, &t->test.dev, s, &loss);
-    if (rc == SC_OK) {
-        snprintf(out->title, sizeof out->title, "test: %zu pairs", tp->n);
-        sc_report_regression_columns(out);
-        sc_report_regression_row(out, "siamcl", s, tp->target, tp->n);
-        for (size_t i = 0; i < tp->n; i++) s[i] = (float)t->job->target_mean;
-        sc_report_regression_row(out, "constant_mean", s, tp->target, tp->n);
-        sc_raw_cosine(x->rows, x->width, tp, s);
-        sc_report_regression_row(out, "raw_cosine", s, tp->target, tp->n);
-    }
+    SC_TRY(sc_report_regression_test(out, m, t->test.in, tp, &t->test.dev, t->job->target_mean));
+    snprintf(out->title, sizeof out->title, "test: %zu pairs", tp->n);
+    float *s = malloc((tp->n ? tp->n : 1) * sizeof *s);
+    if (!s) return sc_error(SC_ERR, "out of memory");
+    sc_raw_cosine(x->rows, x->width, tp, s);
+    sc_report_regression_row(out, "raw_cosine", s, tp->target, tp->n);
     free(s);
-    return rc;
+    return SC_OK;
 }
 
 /* split.csv: each data row of the pairs CSV with its split. */

@@ -188,10 +188,10 @@ static int save_due(const run *r, size_t steps) {
  * queue short (a backlog of thousands of commands slows PoCL down twofold). */
 static int after_step(run *r, int e, size_t s, size_t steps, sc_progress *p, size_t done,
                       sc_loss_total *total) {
-    int read = s % 8 == 7 || sc_progress_due(p);
+    int due = sc_progress_due(p), read = due || s % 8 == 7;
     if (read) SC_TRY(sc_model_loss_read(r->model, total));
     if (read && total->bad_batch) return diverged(r, e, total->bad_batch);
-    if (sc_progress_due(p)) sc_progress_draw(p, s + 1, total->mean, done);
+    if (due) sc_progress_draw(p, s + 1, total->mean, done);
     r->st.step = (long)s + 1;
     return s + 1 < steps && save_due(r, s + 1) ? save_state(r) : SC_OK;
 }

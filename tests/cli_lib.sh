@@ -38,3 +38,30 @@ finish() {
   echo "$passed passed, $failed failed"
   [ "$failed" -eq 0 ]
 }
+
+# text_config DATA_DIR BUCKETS: the [data], [features] and [model] sections of a text config
+# on DATA_DIR/tiny_text.csv hashed into BUCKETS features, then a blank line; a script appends
+# its own [train] section.
+text_config() {
+  cat <<EOT
+[data]
+format = csv
+path = $1/tiny_text.csv
+encoding = latin-1
+group = product_uid
+split = 60,20,20
+
+[features]
+buckets = $2
+
+[model]
+layers = 16,8
+activation = tanh
+head = mlp
+head_layers = 8
+output = range
+target_min = 1
+target_max = 3
+
+EOT
+}

@@ -84,31 +84,15 @@ expect score-bad-index 2 'badpairs.csv:2: right = 999 is not an image index' -- 
 expect bench-bad-batch 2 'expected sizes like' -- "$siamcl" bench "$tmp/tiny.ini" --batch 8,x
 
 # ---- text pairs: CSV, hashed features, sparse first layer, search ----
-cat >"$tmp/text.ini" <<EOT
-[data]
-format = csv
-path = $data/tiny_text.csv
-encoding = latin-1
-group = product_uid
-split = 60,20,20
-
-[features]
-buckets = 1024
-
-[model]
-layers = 16,8
-activation = tanh
-head = mlp
-head_layers = 8
-output = range
-target_min = 1
-target_max = 3
-
+{
+  text_config "$data" 1024
+  cat <<EOT
 [train]
 batch_size = 8
 epochs = 3
 lr = 1e-2
 EOT
+} >"$tmp/text.ini"
 trun=$tmp/textrun
 expect text-train 0 '^constant_mean +0\.[0-9]+ ' -- "$siamcl" train "$tmp/text.ini" -o output.dir="$trun"
 expect_file text-split "$trun/split.csv" '^[0-9]+,[0-9]+,(train|validation|test)$'

@@ -28,26 +28,9 @@ patience = 0
 lr = 1e-2
 checkpoint_every = 1
 EOT
-cat >"$tmp/text.ini" <<EOT
-[data]
-format = csv
-path = $data/tiny_text.csv
-encoding = latin-1
-group = product_uid
-split = 60,20,20
-
-[features]
-buckets = 65536
-
-[model]
-layers = 16,8
-activation = tanh
-head = mlp
-head_layers = 8
-output = range
-target_min = 1
-target_max = 3
-
+{
+  text_config "$data" 65536
+  cat <<EOT
 [train]
 batch_size = 4
 epochs = 12
@@ -55,6 +38,7 @@ patience = 0
 lr = 1e-2
 checkpoint_every = 2
 EOT
+} >"$tmp/text.ini"
 
 # The tensor bytes of a safetensors file, its header (which holds the config and so the run
 # directory's name) left out.

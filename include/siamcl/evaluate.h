@@ -38,5 +38,9 @@ void sc_report_regression_columns(sc_report *r);
 /* A row from test scores (the correlations are NaN for a constant). */
 void sc_report_regression_row(sc_report *r, const char *name, const float *scores,
                               const float *targets, size_t n);
+/* The graded-target columns, then the rows "siamcl" (the model's scores of the test pairs p,
+ * rows of in, p's copy on the device dev) and "constant_mean" (mean for every pair). */
+int sc_report_regression_test(sc_report *r, sc_model *m, const sc_inputs *in, const sc_pairs *p,
+                              const sc_pairs_dev *dev, double mean);
 
 #endif
