@@ -13,6 +13,14 @@ kernel void gather(global const float *rows, int width, global const int *left,
     x[x_off + k] = rows[(size_t)src * width + c];
 }
 
+// The index of each row gather would read, as a float (a key for rows without keys).
+kernel void gather_index(global const int *left, global const int *right, int first, int split,
+                         int n, global float *x, int x_off) {
+    int r = get_global_id(0);
+    if (r >= n) return;
+    x[x_off + r] = (float)(r < split ? left[first + r] : right[first + r - split]);
+}
+
 // out[r] = the column of the largest value of row r (the first on ties).
 kernel void row_argmax(global const float *s, int rows, int cols, global int *out) {
     int r = get_global_id(0);

@@ -192,14 +192,15 @@ kernel void range_backward(global const float *sim, int s_off, global const floa
     }
 }
 
-// Row i of the B x 4D feature matrix: [u, v, |u - v|, u * v]. One work-item per (i, c).
+// Row i of the B x width feature matrix: [u, v, |u - v|, u * v] in its first 4D columns (the
+// pairs' own features follow, pair_columns). One work-item per (i, c).
 kernel void pair_features_forward(global const float *emb, int e_off, global float *f, int f_off,
-                                  int pairs, int dim) {
+                                  int pairs, int dim, int width) {
     int k = get_global_id(0);
     if (k >= pairs * dim) return;
     int i = k / dim, c = k % dim;
     float u = emb[e_off + i * dim + c], v = emb[e_off + (pairs + i) * dim + c];
-    global float *row = f + f_off + i * 4 * dim;
+    global float *row = f + f_off + i * width;
     row[c] = u;
     row[dim + c] = v;
     row[2 * dim + c] = fabs(u - v);
@@ -207,15 +208,25 @@ kernel void pair_features_forward(global const float *emb, int e_off, global flo
 }
 
 kernel void pair_features_backward(global const float *emb, int e_off, global const float *df,
-                                   int df_off, global float *demb, int de_off, int pairs,
-                                   int dim) {
+                                   int df_off, global float *demb, int de_off, int pairs, int dim,
+                                   int width) {
     int k = get_global_id(0);
     if (k >= pairs * dim) return;
     int i = k / dim, c = k % dim;
     float u = emb[e_off + i * dim + c], v = emb[e_off + (pairs + i) * dim + c];
-    global const float *row = df + df_off + i * 4 * dim;
+    global const float *row = df + df_off + i * width;
     float sg = u > v ? 1.0f : (u < v ? -1.0f : 0.0f);
     float dabs = row[2 * dim + c] * sg, dprod = row[3 * dim + c];
     demb[de_off + i * dim + c] = row[c] + dabs + dprod * v;
     demb[de_off + (pairs + i) * dim + c] = row[dim + c] - dabs + dprod * u;
+}
+
+// Columns 4D .. 4D + nf - 1 of the feature matrix's rows: pairs first .. first + B - 1's own
+// features (cols, nf a pair).
+kernel void pair_columns(global const float *cols, int first, int nf, global float *f, int f_off,
+                         int pairs, int dim, int width) {
+    int k = get_global_id(0);
+    if (k >= pairs * nf) return;
+    int i = k / nf, c = k % nf;
+    f[f_off + i * width + 4 * dim + c] = cols[(first + i) * nf + c];
 }

@@ -14,6 +14,12 @@ int sc_pairs_upload(sc_runtime *rt, const sc_pairs *p, sc_pairs_dev *out) {
     if (rc == SC_OK) rc = sc_upload_bytes(rt, out->left, 0, p->left, ib);
     if (rc == SC_OK) rc = sc_upload_bytes(rt, out->right, 0, p->right, ib);
     if (rc == SC_OK) rc = sc_upload_bytes(rt, out->target, 0, p->target, fb);
+    out->nfeatures = p->nfeatures;
+    if (rc == SC_OK && p->nfeatures) {
+        size_t n = p->n * (size_t)p->nfeatures;
+        rc = sc_buffer_new(rt, (n ? n : 1) * sizeof(float), &out->features);
+        if (rc == SC_OK) rc = sc_upload(rt, (sc_view){out->features, 0}, p->features, n);
+    }
     if (rc != SC_OK) sc_pairs_dev_free(out);
     return rc;
 }
@@ -22,6 +28,7 @@ void sc_pairs_dev_free(sc_pairs_dev *p) {
     sc_buffer_free(p->left);
     sc_buffer_free(p->right);
     sc_buffer_free(p->target);
+    sc_buffer_free(p->features);
     memset(p, 0, sizeof *p);
 }
 
@@ -37,6 +44,11 @@ int sc_gather(sc_runtime *rt, cl_mem rows, size_t width, const sc_row_index *ix,
     return sc_launch1(rt, "gather", "gather", ix->n * width, SC_MEM(rows), SC_INT(width),
                       SC_MEM(ix->left), SC_MEM(ix->right), SC_INT(ix->first), SC_INT(ix->split),
                       SC_INT(ix->n), SC_VIEW(x));
+}
+
+int sc_gather_index(sc_runtime *rt, const sc_row_index *ix, sc_view x) {
+    return sc_launch1(rt, "gather", "gather_index", ix->n, SC_MEM(ix->left), SC_MEM(ix->right),
+                      SC_INT(ix->first), SC_INT(ix->split), SC_INT(ix->n), SC_VIEW(x));
 }
 
 /* Query rows per product: bounds the similarity block to about 64 MiB. */

@@ -108,12 +108,15 @@ int sc_features_config_read(sc_config *cfg, sc_features_config *out) {
     return SC_OK;
 }
 
+static const char *const monitor_names[] = {"loss", "quality", NULL};
+
 static int read_train(sc_config *cfg, sc_train_config *t) {
     long batch, epochs, patience, seed;
     SC_TRY(sc_cfg_int(cfg, "train", "batch_size", 32, 1, 1 << 16, &batch));
     SC_TRY(sc_cfg_int(cfg, "train", "epochs", 50, 1, 1000000, &epochs));
     SC_TRY(sc_cfg_int(cfg, "train", "patience", 3, 0, 1000000, &patience));
     SC_TRY(sc_cfg_float(cfg, "train", "min_delta", 1e-3, 0, 1e9, &t->min_delta));
+    SC_TRY(sc_cfg_enum(cfg, "train", "monitor", monitor_names, 0, &t->monitor_quality));
     SC_TRY(sc_cfg_int(cfg, "train", "seed", 42, 0, 0x7fffffffL, &seed));
     SC_TRY(sc_cfg_int(cfg, "train", "checkpoint_every", 0, 0, 1L << 40, &t->checkpoint_every));
     t->batch_size = (size_t)batch;
@@ -150,6 +153,10 @@ int sc_job_read(sc_config *cfg, sc_job *job) {
         job->model.sparse_input = 1;
         SC_TRY(sc_model_bag_read(cfg, &job->model));
     }
+    if (job->model.pair_features && job->data.format != SC_DATA_CSV)
+        return sc_cfg_invalid(cfg, "model", "pair_features",
+                              "overlap compares the two texts of a pair: text data ([data] "
+                              "format = csv) only");
     SC_TRY(read_train(cfg, &job->train));
     SC_TRY(sc_model_config_check(cfg, &job->model, &job->train.loss));
     char def[sizeof job->out_dir];
@@ -165,5 +172,5 @@ int sc_job_read(sc_config *cfg, sc_job *job) {
 
 size_t sc_job_eval_batch(const sc_job *job) {
     size_t b = job->train.batch_size;
-    return job->train.loss.kind == SC_LOSS_SOFTMAX || b >= 256 ? b : 256;
+    return sc_loss_is_batchwise(job->train.loss.kind) || b >= 256 ? b : 256;
 }

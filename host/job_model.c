@@ -1,8 +1,10 @@
 #include "siamcl/job.h"
+#include "siamcl/overlap.h"
 
 #include <string.h>
 
 static const char *const bag_names[] = {"sum", "mean", NULL};
+static const char *const pair_feature_names[] = {"none", "overlap", NULL};
 
 static int read_act(sc_config *cfg, const char *key, sc_act def, sc_act *out) {
     int v;
@@ -29,7 +31,13 @@ int sc_model_config_read(sc_config *cfg, sc_model_config *mc) {
         SC_TRY(sc_cfg_int_list(cfg, "model", "head_layers", "64", 1, mc->head_layers, SC_MAX_LAYERS,
                                &mc->head_nlayers));
         SC_TRY(read_act(cfg, "head_activation", SC_ACT_RELU, &mc->head_activation));
+        SC_TRY(sc_cfg_enum(cfg, "model", "pair_features", pair_feature_names, 0, &v));
+        mc->pair_features = v ? SC_OVERLAP_FEATURES : 0;
     }
+    SC_TRY(sc_cfg_float(cfg, "model", "dropout", 0.0, 0.0, 1.0, &lo));
+    if (lo >= 1.0)
+        return sc_cfg_invalid(cfg, "model", "dropout", "must be below 1 (a rate in [0, 1))");
+    mc->dropout = (float)lo;
     SC_TRY(sc_cfg_enum(cfg, "model", "output", sc_output_names, SC_OUTPUT_RAW, &v));
     mc->output = (sc_output)v;
     mc->target_min = 0.0f;
@@ -58,11 +66,13 @@ int sc_model_config_check(const sc_config *cfg, const sc_model_config *mc,
                         "%s: [train] loss = softmax scores in-batch cosines and needs [model] "
                         "head = cosine (not %s)",
                         where, sc_head_names[mc->head]);
-    if (loss->kind == SC_LOSS_CONTRASTIVE && mc->head == SC_HEAD_MLP)
+    int distance = loss->kind == SC_LOSS_CONTRASTIVE || loss->kind == SC_LOSS_ONLINE_CONTRASTIVE ||
+                   loss->kind == SC_LOSS_TRIPLET;
+    if (distance && mc->head == SC_HEAD_MLP)
         return sc_error(SC_EINPUT,
-                        "%s: [train] loss = contrastive needs a distance: [model] head = cosine "
+                        "%s: [train] loss = %s needs a distance: [model] head = cosine "
                         "(d = 1 - cos) or euclidean, not mlp",
-                        where);
+                        where, lname);
     if (mc->output == SC_OUTPUT_RANGE)
         return sc_error(SC_EINPUT,
                         "%s: [train] loss = %s works on the head's similarity; [model] output = "

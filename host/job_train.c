@@ -1,20 +1,25 @@
 #include "siamcl/job.h"
 
 int sc_loss_config_read(sc_config *cfg, sc_loss_config *out) {
-    int kind;
+    int kind, mining = SC_MINING_BATCH_HARD;
     double v;
     SC_TRY(sc_cfg_enum(cfg, "train", "loss", sc_loss_names, SC_LOSS_MSE, &kind));
     out->kind = (sc_loss_kind)kind;
     out->margin = 0.5f;
     out->scale = 20.0f;
-    if (kind == SC_LOSS_CONTRASTIVE) {
-        SC_TRY(sc_cfg_float(cfg, "train", "margin", 0.5, 0.0, 1e6, &v));
+    if (kind == SC_LOSS_CONTRASTIVE || kind == SC_LOSS_ONLINE_CONTRASTIVE ||
+        kind == SC_LOSS_TRIPLET) {
+        double def = kind == SC_LOSS_TRIPLET ? 0.2 : 0.5;
+        SC_TRY(sc_cfg_float(cfg, "train", "margin", def, 0.0, 1e6, &v));
         out->margin = (float)v;
     }
-    if (kind == SC_LOSS_SOFTMAX) {
+    if (kind == SC_LOSS_SOFTMAX || kind == SC_LOSS_COSENT) {
         SC_TRY(sc_cfg_float(cfg, "train", "scale", 20.0, 1e-3, 1e3, &v));
         out->scale = (float)v;
     }
+    if (kind == SC_LOSS_TRIPLET)
+        SC_TRY(sc_cfg_enum(cfg, "train", "mining", sc_mining_names, SC_MINING_BATCH_HARD, &mining));
+    out->mining = (sc_mining)mining;
     return SC_OK;
 }
 

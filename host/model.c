@@ -49,7 +49,7 @@ static size_t layout_params(sc_model *m) {
     m->ntower = c->nlayers;
     m->nhead = 0;
     if (c->head == SC_HEAD_MLP) {
-        in *= 4; /* [u, v, |u - v|, u * v] */
+        in = 4 * in + c->pair_features; /* [u, v, |u - v|, u * v, the pair's own] */
         for (int l = 0; l < c->head_nlayers; l++) {
             place(&m->head[l], in, c->head_layers[l], c->head_activation, a, &n);
             in = c->head_layers[l];
@@ -93,6 +93,8 @@ static size_t plan_workspace(sc_model *m, cl_mem mem) {
     cursor w = {mem, 0, align_floats(m)};
     m->ws.act[0] = take(&w, c->sparse_input ? 0 : R * c->input);
     for (int l = 0; l < c->nlayers; l++) m->ws.act[l + 1] = take(&w, R * c->layers[l]);
+    for (int l = 1; c->dropout > 0 && l < c->nlayers; l++)
+        m->ws.tdrop[l] = take(&w, R * c->layers[l - 1]);
     m->ws.emb = m->ws.act[c->nlayers];
     if (c->normalize) {
         m->ws.emb = take(&w, R * E);
@@ -110,11 +112,14 @@ static size_t plan_workspace(sc_model *m, cl_mem mem) {
     }
     size_t scratch = R * max_width(c->layers, c->nlayers);
     if (c->head == SC_HEAD_MLP) {
-        m->ws.feat = take(&w, B * 4 * E);
+        size_t feat = B * (4 * E + (size_t)c->pair_features);
+        m->ws.feat = take(&w, feat);
         for (int l = 0; l < c->head_nlayers; l++) m->ws.hact[l] = take(&w, B * c->head_layers[l]);
+        for (int l = 0; c->dropout > 0 && l < c->head_nlayers; l++)
+            m->ws.hdrop[l] = take(&w, B * c->head_layers[l]);
         m->ws.hact[c->head_nlayers] = m->ws.sim;
         size_t h = B * max_width(c->head_layers, c->head_nlayers);
-        if (B * 4 * E > scratch) scratch = B * 4 * E;
+        if (feat > scratch) scratch = feat;
         if (h > scratch) scratch = h;
     }
     m->ws.grad_a = take(&w, scratch);
@@ -126,13 +131,34 @@ static size_t plan_workspace(sc_model *m, cl_mem mem) {
     return w.used;
 }
 
+/* Whether the loss reads a key per row of the batch (which rows are the same item). */
+static int needs_keys(const sc_model *m) {
+    return m->loss.kind == SC_LOSS_SOFTMAX || m->loss.kind == SC_LOSS_TRIPLET;
+}
+
+/* Floats of the loss's own work buffer: the softmax's logits and their gradient, the
+ * triplet's distances, CoSENT's sums. */
+static size_t loss_work(const sc_model *m) {
+    size_t B = m->max_pairs;
+    switch (m->loss.kind) {
+    case SC_LOSS_SOFTMAX:
+        return 2 * B * B;
+    case SC_LOSS_TRIPLET:
+        return sc_triplet_work(B);
+    case SC_LOSS_COSENT:
+        return sc_cosent_work(B);
+    default:
+        return 0;
+    }
+}
+
 /* Refuses a model the device cannot hold, before any allocation. */
 static int check_fits(const sc_model *m, size_t work) {
     const sc_device_desc *d = &m->rt->dev;
     size_t B = m->max_pairs;
-    size_t logits = m->loss.kind == SC_LOSS_SOFTMAX ? B * B : 0;
+    size_t logits = loss_work(m);
     /* parameters, gradients and two optimizer moments */
-    double bytes = 4.0 * (4.0 * (double)m->nparams + (double)work + 2.0 * (double)logits);
+    double bytes = 4.0 * (4.0 * (double)m->nparams + (double)work + (double)logits);
     double largest = 4.0 * (double)(work > m->nparams ? work : m->nparams);
     if (4.0 * (double)logits > largest) largest = 4.0 * (double)logits;
     if (bytes <= (double)d->global_mem && largest <= (double)d->max_alloc &&
@@ -182,7 +208,10 @@ static int allocate(sc_model *m) {
     if (m->loss.kind == SC_LOSS_SOFTMAX) {
         SC_TRY(sc_buffer_new(m->rt, B * B * sizeof(float), &m->ws.logits));
         SC_TRY(sc_buffer_new(m->rt, B * B * sizeof(float), &m->ws.dlogits));
+    } else if (loss_work(m)) {
+        SC_TRY(sc_buffer_new(m->rt, loss_work(m) * sizeof(float), &m->ws.loss_work));
     }
+    if (needs_keys(m)) SC_TRY(sc_buffer_new(m->rt, 2 * B * sizeof(float), &m->ws.keys));
     plan_workspace(m, m->work);
     SC_TRY(sc_fill(m->rt, sc_model_grads(m), 0.0f, m->nparams));
     return sc_model_loss_reset(m);
@@ -198,6 +227,7 @@ int sc_model_create(sc_runtime *rt, const sc_model_config *mc, const sc_loss_con
     m->rt = rt;
     m->cfg = *mc;
     m->loss = *loss;
+    m->seed = seed;
     m->max_pairs = max_pairs;
     m->nparams = layout_params(m);
     int rc = allocate(m);
@@ -219,6 +249,8 @@ void sc_model_free(sc_model *m) {
     sc_buffer_free(m->ws.acc);
     sc_buffer_free(m->ws.logits);
     sc_buffer_free(m->ws.dlogits);
+    sc_buffer_free(m->ws.loss_work);
+    sc_buffer_free(m->ws.keys);
     sc_buffer_free(m->sparse_grad);
     free(m);
 }
@@ -256,36 +288,83 @@ static int first_layer_forward(sc_model *m, const sc_inputs *in, const sc_row_in
                             ix->n);
 }
 
-int sc_model_embed(sc_model *m, const sc_inputs *in, const sc_row_index *ix) {
+/* Dropout's mask of training step tick in the layer salt names (the tower's output l: l; the
+ * head's hidden layer l: 64 + l). */
+static sc_dropout mask(const sc_model *m, uint64_t tick, uint32_t salt) {
+    return (sc_dropout){m->cfg.dropout, tick ^ (m->seed * 0x9e3779b97f4a7c15u), salt};
+}
+
+/* A hidden layer's output as the next layer reads it: dropped (into drop) when training. */
+static int hidden_output(const sc_model *m, const uint64_t *tick, uint32_t salt, sc_view act,
+                         sc_view drop, size_t n, sc_view *out) {
+    *out = act;
+    if (!tick || m->cfg.dropout <= 0) return SC_OK;
+    sc_dropout d = mask(m, *tick, salt);
+    *out = drop;
+    return sc_dropout_forward(m->rt, &d, act, drop, n);
+}
+
+/* The tower on the rows ix names; tick: a training step's, which drops, or NULL. */
+static int tower_forward(sc_model *m, const sc_inputs *in, const sc_row_index *ix,
+                         const uint64_t *tick) {
     size_t rows = ix->n;
     SC_TRY(first_layer_forward(m, in, ix));
-    for (int l = 1; l < m->ntower; l++)
-        SC_TRY(sc_dense_forward(m->rt, &m->tower[l], sc_model_params(m), m->ws.act[l],
-                                m->ws.act[l + 1], rows));
+    for (int l = 1; l < m->ntower; l++) {
+        sc_view x;
+        SC_TRY(hidden_output(m, tick, (uint32_t)l, m->ws.act[l], m->ws.tdrop[l],
+                             rows * m->tower[l].in, &x));
+        SC_TRY(
+            sc_dense_forward(m->rt, &m->tower[l], sc_model_params(m), x, m->ws.act[l + 1], rows));
+    }
     if (!m->cfg.normalize) return SC_OK;
     return sc_normalize_forward(m->rt, m->ws.act[m->ntower], m->ws.emb, m->ws.norm, rows,
                                 (size_t)sc_model_embedding_width(m));
 }
 
-/* The batch's embeddings and targets, in the workspace. */
-static int embed_batch(sc_model *m, const sc_batch *b) {
+int sc_model_embed(sc_model *m, const sc_inputs *in, const sc_row_index *ix) {
+    return tower_forward(m, in, ix, NULL);
+}
+
+/* The batch's embeddings (training: with dropout) and targets, and its rows' keys when the
+ * loss reads them (the rows' indices where the inputs have no keys), in the workspace. */
+static int embed_batch(sc_model *m, const sc_batch *b, int training) {
     sc_row_index ix = sc_pairs_index(b->pairs, b->first, b->n);
-    SC_TRY(sc_model_embed(m, b->in, &ix));
+    if (b->pairs->nfeatures != m->cfg.pair_features)
+        return sc_error(SC_EINPUT,
+                        "the model's head reads %d features of each pair; the pairs have %d",
+                        m->cfg.pair_features, b->pairs->nfeatures);
+    SC_TRY(tower_forward(m, b->in, &ix, training ? &b->tick : NULL));
+    if (needs_keys(m)) {
+        sc_view keys = {m->ws.keys, 0};
+        if (m->loss.kind == SC_LOSS_TRIPLET && !b->in->labeled)
+            return sc_error(SC_EINPUT, "the triplet loss needs rows with class labels");
+        SC_TRY(b->in->keys ? sc_gather(m->rt, b->in->keys, 1, &ix, keys)
+                           : sc_gather_index(m->rt, &ix, keys));
+    }
     return sc_copy(m->rt, m->ws.y, (sc_view){b->pairs->target, b->first}, b->n);
 }
 
-static int mlp_forward(sc_model *m, size_t pairs, size_t dim) {
-    SC_TRY(sc_pair_features_forward(m->rt, m->ws.emb, m->ws.feat, pairs, dim));
+/* cols: the pairs' own features, the batch's from pair first on (NULL: none); tick as
+ * tower_forward's. */
+static int mlp_forward(sc_model *m, cl_mem cols, size_t first, size_t pairs, size_t dim,
+                       const uint64_t *tick) {
+    SC_TRY(sc_pair_features_forward(m->rt, m->ws.emb, m->ws.feat, pairs, dim, cols, first,
+                                    m->cfg.pair_features));
     sc_view x = m->ws.feat;
     for (int l = 0; l < m->nhead; l++) {
         SC_TRY(sc_dense_forward(m->rt, &m->head[l], sc_model_params(m), x, m->ws.hact[l], pairs));
         x = m->ws.hact[l];
+        if (l + 1 < m->nhead)
+            SC_TRY(hidden_output(m, tick, 64 + (uint32_t)l, x, m->ws.hdrop[l],
+                                 pairs * m->head[l].out, &x));
     }
     return SC_OK;
 }
 
-/* The head and output map on the embeddings in the workspace. */
-static int head_forward(sc_model *m, size_t pairs) {
+/* The head and output map on the embeddings in the workspace; an mlp head also reads the
+ * pairs' own features from cols (as mlp_forward), and drops when tick is set. */
+static int head_forward(sc_model *m, cl_mem cols, size_t first, size_t pairs,
+                        const uint64_t *tick) {
     size_t dim = (size_t)sc_model_embedding_width(m);
     switch (m->cfg.head) {
     case SC_HEAD_COSINE:
@@ -295,7 +374,7 @@ static int head_forward(sc_model *m, size_t pairs) {
         SC_TRY(sc_euclidean_forward(m->rt, m->ws.emb, m->ws.dist, m->ws.sim, pairs, dim));
         break;
     case SC_HEAD_MLP:
-        SC_TRY(mlp_forward(m, pairs, dim));
+        SC_TRY(mlp_forward(m, cols, first, pairs, dim, tick));
         break;
     }
     if (m->cfg.output == SC_OUTPUT_RAW) return SC_OK;
@@ -304,18 +383,19 @@ static int head_forward(sc_model *m, size_t pairs) {
 }
 
 int sc_model_forward(sc_model *m, const sc_batch *b) {
-    SC_TRY(embed_batch(m, b));
-    return head_forward(m, b->n);
+    SC_TRY(embed_batch(m, b, 0));
+    return head_forward(m, b->pairs->features, b->first, b->n, NULL);
 }
 
-int sc_model_score_embeddings(sc_model *m, sc_view left, sc_view right, size_t n) {
+int sc_model_score_embeddings(sc_model *m, sc_view left, sc_view right, size_t n, cl_mem features,
+                              size_t first) {
     size_t E = (size_t)sc_model_embedding_width(m);
     if (n > m->max_pairs)
         return sc_error(SC_ERR, "%zu pairs exceed the model's batch of %zu", n, m->max_pairs);
     /* the head reads pair i's sides at rows i and n + i */
     SC_TRY(sc_copy(m->rt, m->ws.emb, left, n * E));
     SC_TRY(sc_copy(m->rt, sc_view_at(m->ws.emb, n * E), right, n * E));
-    return head_forward(m, n);
+    return head_forward(m, features, first, n, NULL);
 }
 
 static void swap(sc_view *a, sc_view *b) {
@@ -324,10 +404,24 @@ static void swap(sc_view *a, sc_view *b) {
     *b = t;
 }
 
+/* Backward of hidden_output: the gradient d of the dropped layer's output, in place. */
+static int hidden_backward(const sc_model *m, uint64_t tick, uint32_t salt, sc_view d, size_t n) {
+    if (m->cfg.dropout <= 0) return SC_OK;
+    sc_dropout mk = mask(m, tick, salt);
+    return sc_dropout_backward(m->rt, &mk, d, n);
+}
+
+/* The input the head's layer l read in training (dropped or not). */
+static sc_view head_input(const sc_model *m, int l) {
+    if (!l) return m->ws.feat;
+    return m->cfg.dropout > 0 ? m->ws.hdrop[l - 1] : m->ws.hact[l - 1];
+}
+
 /* From the gradient g of the head's output (sim, or dist when !g_is_sim) to the embeddings'
  * gradient, left in *cur; *other is free scratch afterwards. */
-static int head_backward(sc_model *m, size_t pairs, sc_view g, int g_is_sim, sc_view *cur,
+static int head_backward(sc_model *m, const sc_batch *b, sc_view g, int g_is_sim, sc_view *cur,
                          sc_view *other) {
+    size_t pairs = b->n;
     size_t dim = (size_t)sc_model_embedding_width(m);
     if (m->cfg.head == SC_HEAD_COSINE)
         return sc_cosine_backward(m->rt, m->ws.emb, g, *cur, pairs, dim);
@@ -335,14 +429,14 @@ static int head_backward(sc_model *m, size_t pairs, sc_view g, int g_is_sim, sc_
         return sc_euclidean_backward(m->rt, m->ws.emb, m->ws.dist, g, g_is_sim, *cur, pairs, dim);
     sc_view dy = g;
     for (int l = m->nhead - 1; l >= 0; l--) {
-        sc_view x = l ? m->ws.hact[l - 1] : m->ws.feat;
-        SC_TRY(sc_dense_backward(m->rt, &m->head[l], sc_model_params(m), sc_model_grads(m), x,
-                                 m->ws.hact[l], dy, *cur, pairs));
+        SC_TRY(sc_dense_backward(m->rt, &m->head[l], sc_model_params(m), sc_model_grads(m),
+                                 head_input(m, l), m->ws.hact[l], dy, *cur, pairs));
         dy = *cur;
         swap(cur, other);
+        if (l) SC_TRY(hidden_backward(m, b->tick, 63 + (uint32_t)l, dy, pairs * m->head[l].in));
     }
     /* dy holds the features' gradient, in *other after the last swap */
-    SC_TRY(sc_pair_features_backward(m->rt, m->ws.emb, dy, *cur, pairs, dim));
+    SC_TRY(sc_pair_features_backward(m->rt, m->ws.emb, dy, *cur, pairs, dim, m->cfg.pair_features));
     return SC_OK;
 }
 
@@ -380,38 +474,58 @@ static int reduce_loss(sc_model *m, size_t pairs) {
 
 int sc_model_loss(sc_model *m, size_t pairs) {
     sc_runtime *rt = m->rt;
-    sc_view y = m->ws.y, u;
-    switch (m->loss.kind) {
+    sc_view y = m->ws.y, u, keys = {m->ws.keys, 0};
+    int cosine = m->cfg.head == SC_HEAD_COSINE;
+    size_t E = (size_t)sc_model_embedding_width(m);
+    const sc_loss_config *l = &m->loss;
+    switch (l->kind) {
     case SC_LOSS_MSE:
         SC_TRY(sc_mse(rt, m->ws.score, y, m->ws.terms, m->ws.dscore, pairs));
         break;
-    case SC_LOSS_CONTRASTIVE: {
-        int cosine = m->cfg.head == SC_HEAD_COSINE;
+    case SC_LOSS_CONTRASTIVE:
         SC_TRY(sc_contrastive(rt, cosine ? m->ws.sim : m->ws.dist, y, m->ws.terms, m->ws.dsim,
-                              pairs, m->loss.margin, cosine));
+                              pairs, l->margin, cosine));
         break;
-    }
+    case SC_LOSS_ONLINE_CONTRASTIVE:
+        SC_TRY(sc_online_contrastive(rt, cosine ? m->ws.sim : m->ws.dist, y, m->ws.terms,
+                                     m->ws.dsim, pairs, l->margin, cosine));
+        break;
     case SC_LOSS_SOFTMAX:
         SC_TRY(softmax_logits(m, pairs, &u));
-        SC_TRY(sc_softmax_rows(rt, m->ws.logits, y, m->ws.terms, m->ws.dlogits, pairs));
+        SC_TRY(sc_softmax_rows(rt, m->ws.logits, y, keys, m->ws.terms, m->ws.dlogits, pairs));
+        break;
+    case SC_LOSS_TRIPLET:
+        SC_TRY(sc_triplet(rt, m->ws.emb, keys, m->ws.loss_work, m->ws.terms, pairs, E, cosine,
+                          l->mining, l->margin));
+        break;
+    case SC_LOSS_COSENT:
+        SC_TRY(sc_cosent(rt, m->ws.score, y, m->ws.loss_work, m->ws.terms, m->ws.dscore, pairs,
+                         l->scale));
         break;
     }
     return reduce_loss(m, pairs);
 }
 
 /* After sc_model_loss: the embeddings' gradient, left in *cur. */
-static int loss_backward(sc_model *m, size_t pairs, sc_view *cur, sc_view *other) {
+static int loss_backward(sc_model *m, const sc_batch *b, sc_view *cur, sc_view *other) {
+    size_t pairs = b->n;
     switch (m->loss.kind) {
     case SC_LOSS_MSE:
+    case SC_LOSS_COSENT:
         if (m->cfg.output == SC_OUTPUT_RANGE)
             SC_TRY(sc_range_backward(m->rt, m->ws.sim, sc_model_params(m), m->ab, m->ws.dscore,
                                      m->ws.dsim, sc_model_grads(m), pairs, m->cfg.target_min,
                                      m->cfg.target_max));
-        return head_backward(m, pairs, m->ws.dsim, 1, cur, other);
+        return head_backward(m, b, m->ws.dsim, 1, cur, other);
     case SC_LOSS_CONTRASTIVE:
-        return head_backward(m, pairs, m->ws.dsim, 0, cur, other);
+    case SC_LOSS_ONLINE_CONTRASTIVE:
+        return head_backward(m, b, m->ws.dsim, 0, cur, other);
     case SC_LOSS_SOFTMAX:
         return softmax_backward(m, pairs, cur, other);
+    case SC_LOSS_TRIPLET:
+        return sc_triplet_backward(m->rt, m->ws.emb, m->ws.loss_work, *cur, pairs,
+                                   (size_t)sc_model_embedding_width(m),
+                                   m->cfg.head == SC_HEAD_COSINE);
     }
     return sc_error(SC_ERR, "unknown loss %d", (int)m->loss.kind);
 }
@@ -425,9 +539,11 @@ static int tower_backward(sc_model *m, const sc_batch *b, sc_view cur, sc_view o
         swap(&cur, &other);
     }
     for (int l = m->ntower - 1; l >= 1; l--) {
-        SC_TRY(sc_dense_backward(m->rt, &m->tower[l], sc_model_params(m), sc_model_grads(m),
-                                 m->ws.act[l], m->ws.act[l + 1], cur, other, R));
+        sc_view x = m->cfg.dropout > 0 ? m->ws.tdrop[l] : m->ws.act[l]; /* as the forward read */
+        SC_TRY(sc_dense_backward(m->rt, &m->tower[l], sc_model_params(m), sc_model_grads(m), x,
+                                 m->ws.act[l + 1], cur, other, R));
         swap(&cur, &other);
+        SC_TRY(hidden_backward(m, b->tick, (uint32_t)l, cur, R * m->tower[l].in));
     }
     /* the first layer: no gradient for the input */
     if (!m->cfg.sparse_input)
@@ -448,16 +564,16 @@ static int fused_head_loss(const sc_model *m) {
 int sc_model_train_pass(sc_model *m, const sc_batch *b) {
     sc_view cur = m->ws.grad_a, other = m->ws.grad_b;
     size_t pairs = b->n;
-    SC_TRY(embed_batch(m, b));
+    SC_TRY(embed_batch(m, b, 1));
     if (fused_head_loss(m)) {
         SC_TRY(sc_pair_loss(m->rt, m->ws.emb, m->ws.y, m->ws.terms, cur, pairs,
                             (size_t)sc_model_embedding_width(m), m->cfg.head == SC_HEAD_EUCLIDEAN,
                             m->loss.kind == SC_LOSS_CONTRASTIVE, m->loss.margin));
         SC_TRY(reduce_loss(m, pairs));
     } else {
-        SC_TRY(head_forward(m, pairs));
+        SC_TRY(head_forward(m, b->pairs->features, b->first, pairs, &b->tick));
         SC_TRY(sc_model_loss(m, pairs));
-        SC_TRY(loss_backward(m, pairs, &cur, &other));
+        SC_TRY(loss_backward(m, b, &cur, &other));
     }
     return tower_backward(m, b, cur, other);
 }
@@ -536,7 +652,7 @@ int sc_model_products(const sc_model_config *mc, size_t pairs, int training, sc_
         in = (size_t)mc->layers[l];
     }
     if (mc->head != SC_HEAD_MLP) return n;
-    in *= 4;
+    in = 4 * in + (size_t)mc->pair_features;
     for (int l = 0; l <= mc->head_nlayers; l++) {
         size_t out = l < mc->head_nlayers ? (size_t)mc->head_layers[l] : 1;
         layer_products(pairs, in, out, 0, training, s, &n);

@@ -62,12 +62,28 @@ static int group(const uint8_t *labels, const uint32_t *pool, size_t n, classes 
 
 int sc_pairs_alloc(sc_pairs *p, size_t n) {
     p->n = n;
+    p->features = NULL;
+    p->nfeatures = 0;
     p->left = malloc((n ? n : 1) * sizeof *p->left);
     p->right = malloc((n ? n : 1) * sizeof *p->right);
     p->target = malloc((n ? n : 1) * sizeof *p->target);
     if (p->left && p->right && p->target) return SC_OK;
     sc_pairs_free(p);
     return sc_error(SC_ERR, "out of memory");
+}
+
+int sc_pairs_alloc_features(sc_pairs *p, int nfeatures) {
+    size_t n = p->n * (size_t)nfeatures;
+    free(p->features);
+    p->nfeatures = nfeatures;
+    p->features = malloc((n ? n : 1) * sizeof(float));
+    return p->features ? SC_OK : sc_error(SC_ERR, "out of memory");
+}
+
+/* Pair i's features into pair j's place (j <= i, or distinct rows of two sets). */
+static void copy_features(const sc_pairs *from, size_t i, sc_pairs *to, size_t j) {
+    size_t F = (size_t)from->nfeatures;
+    memcpy(to->features + j * F, from->features + i * F, F * sizeof(float));
 }
 
 int sc_pairs_draw(const uint8_t *labels, const uint32_t *pool, size_t npool, uint64_t seed,
@@ -109,8 +125,10 @@ int sc_pairs_select(const sc_pairs *all, const uint8_t *which, uint8_t keep, sc_
     size_t n = 0, k = 0;
     for (size_t i = 0; i < all->n; i++) n += which[i] == keep;
     SC_TRY(sc_pairs_alloc(out, n));
+    if (all->nfeatures) SC_TRY(sc_pairs_alloc_features(out, all->nfeatures));
     for (size_t i = 0; i < all->n; i++) {
         if (which[i] != keep) continue;
+        if (all->nfeatures) copy_features(all, i, out, k);
         out->left[k] = all->left[i];
         out->right[k] = all->right[i];
         out->target[k++] = all->target[i];
@@ -118,11 +136,22 @@ int sc_pairs_select(const sc_pairs *all, const uint8_t *which, uint8_t keep, sc_
     return SC_OK;
 }
 
+/* Swaps pair i's and pair j's features. */
+static void swap_features(sc_pairs *p, size_t i, size_t j) {
+    for (int f = 0; f < p->nfeatures; f++) {
+        float *a = p->features + i * (size_t)p->nfeatures + f,
+              *b = p->features + j * (size_t)p->nfeatures + f, t = *a;
+        *a = *b;
+        *b = t;
+    }
+}
+
 void sc_pairs_shuffle(sc_pairs *p, uint64_t seed, uint64_t stream) {
     sc_rng r;
     sc_rng_seed(&r, seed, stream);
     for (size_t i = p->n; i > 1; i--) {
         size_t j = sc_rng_below(&r, (uint32_t)i);
+        swap_features(p, i - 1, j);
         int32_t l = p->left[i - 1], rt = p->right[i - 1];
         float t = p->target[i - 1];
         p->left[i - 1] = p->left[j], p->right[i - 1] = p->right[j], p->target[i - 1] = p->target[j];
@@ -134,5 +163,6 @@ void sc_pairs_free(sc_pairs *p) {
     free(p->left);
     free(p->right);
     free(p->target);
+    free(p->features);
     memset(p, 0, sizeof *p);
 }

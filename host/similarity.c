@@ -61,13 +61,20 @@ int sc_range_backward(sc_runtime *rt, sc_view sim, sc_view params, long ab, sc_v
                       SC_MEM(grads.mem), SC_INT(pairs), SC_FLT(lo), SC_FLT(hi));
 }
 
-int sc_pair_features_forward(sc_runtime *rt, sc_view emb, sc_view f, size_t pairs, size_t dim) {
-    return sc_launch1(rt, K, "pair_features_forward", pairs * dim, SC_VIEW(emb), SC_VIEW(f),
-                      SC_INT(pairs), SC_INT(dim));
+int sc_pair_features_forward(sc_runtime *rt, sc_view emb, sc_view f, size_t pairs, size_t dim,
+                             cl_mem cols, size_t first, int nf) {
+    size_t width = 4 * dim + (size_t)nf;
+    SC_TRY(sc_launch1(rt, K, "pair_features_forward", pairs * dim, SC_VIEW(emb), SC_VIEW(f),
+                      SC_INT(pairs), SC_INT(dim), SC_INT(width)));
+    if (!nf) return SC_OK;
+    if (!cols)
+        return sc_error(SC_ERR, "the head reads %d features a pair, and the pairs have none", nf);
+    return sc_launch1(rt, K, "pair_columns", pairs * (size_t)nf, SC_MEM(cols), SC_INT(first),
+                      SC_INT(nf), SC_VIEW(f), SC_INT(pairs), SC_INT(dim), SC_INT(width));
 }
 
 int sc_pair_features_backward(sc_runtime *rt, sc_view emb, sc_view df, sc_view demb, size_t pairs,
-                              size_t dim) {
+                              size_t dim, int nf) {
     return sc_launch1(rt, K, "pair_features_backward", pairs * dim, SC_VIEW(emb), SC_VIEW(df),
-                      SC_VIEW(demb), SC_INT(pairs), SC_INT(dim));
+                      SC_VIEW(demb), SC_INT(pairs), SC_INT(dim), SC_INT(4 * dim + (size_t)nf));
 }

@@ -23,7 +23,12 @@ int sc_task_open(sc_runtime *rt, sc_job *job, const char *data, sc_task *t) {
     t->job = job;
     t->kind = sc_task_kind_of(job);
     if (!t->kind) return sc_error(SC_ERR, "no task serves [data] format %d", (int)job->data.format);
-    return t->kind->open(t, data);
+    SC_TRY(t->kind->open(t, data));
+    if (job->train.loss.kind == SC_LOSS_TRIPLET && t->train && !t->train->labeled)
+        return sc_cfg_invalid(job->cfg, "train", "loss",
+                              "triplet needs rows with class labels, which this [data] format "
+                              "has none of");
+    return SC_OK;
 }
 
 void sc_task_close(sc_task *t) {

@@ -10,8 +10,15 @@
 /* Streams of the job's seed, one per independent draw. */
 enum { STREAM_VALIDATION = 1, STREAM_EPOCH = 1000, STREAM_SHUFFLE = 1u << 20 };
 
+/* The rows, keyed by their class labels. */
 static int upload(sc_runtime *rt, sc_labelled_set *s) {
-    return sc_inputs_dense(rt, s->rows, s->n, s->width, &s->in);
+    SC_TRY(sc_inputs_dense(rt, s->rows, s->n, s->width, &s->in));
+    float *keys = malloc((s->n ? s->n : 1) * sizeof *keys);
+    if (!keys) return sc_error(SC_ERR, "out of memory");
+    for (size_t i = 0; i < s->n; i++) keys[i] = s->labels[i];
+    int rc = sc_inputs_keys(rt, &s->in, keys, 1);
+    free(keys);
+    return rc;
 }
 
 /* The fixed pairs: validation among the held-out training rows, test among all test rows. */
@@ -104,12 +111,12 @@ int sc_labelled_report(sc_task *t, sc_model *m, sc_report *out) {
     const sc_labelled *L = t->state;
     size_t nv = t->val.pairs.n, nt = t->test.pairs.n;
     float *val = malloc((nv ? nv : 1) * sizeof *val), *test = malloc((nt ? nt : 1) * sizeof *test);
-    double loss, knn;
+    double knn;
     int rc = val && test ? SC_OK : sc_error(SC_ERR, "out of memory");
     memset(out, 0, sizeof *out);
     sc_report_binary_columns(out);
-    if (rc == SC_OK) rc = sc_score_pairs(m, t->val.in, &t->val.dev, val, &loss);
-    if (rc == SC_OK) rc = sc_score_pairs(m, t->test.in, &t->test.dev, test, &loss);
+    if (rc == SC_OK) rc = sc_score_pairs(m, t->val.in, &t->val.dev, val, NULL);
+    if (rc == SC_OK) rc = sc_score_pairs(m, t->test.in, &t->test.dev, test, NULL);
     if (rc == SC_OK)
         rc = sc_model_knn(m, &L->train.in, L->train.labels, &L->test.in, L->test.labels, &knn);
     if (rc == SC_OK)

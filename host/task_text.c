@@ -15,6 +15,16 @@ typedef struct text_task {
     sc_inputs in; /* the 2n texts of d: left texts, then right texts */
 } text_task;
 
+/* Texts that featurize alike are one item to the in-batch losses. */
+static int key_texts(sc_runtime *rt, sc_inputs *in) {
+    float *keys = malloc((in->n ? in->n : 1) * sizeof *keys);
+    if (!keys) return sc_error(SC_ERR, "out of memory");
+    int rc = sc_csr_row_keys(in->csr, keys);
+    if (rc == SC_OK) rc = sc_inputs_keys(rt, in, keys, 0);
+    free(keys);
+    return rc;
+}
+
 /* data (eval --data) names a CSV whose every row is a test row. */
 static int open_texts(sc_task *t, const char *data) {
     text_task *x = calloc(1, sizeof *x);
@@ -26,9 +36,11 @@ static int open_texts(sc_task *t, const char *data) {
     /* the constant baseline predicts the training targets' mean, kept in the checkpoint */
     if (isnan(job->target_mean) && !data) job->target_mean = sc_text_train_mean(&x->d);
     SC_TRY(sc_inputs_sparse(t->rt, &x->d.texts, job->data.features.buckets, &x->in));
+    SC_TRY(key_texts(t->rt, &x->in));
     t->train = t->val.in = t->test.in = &x->in;
-    SC_TRY(sc_text_pairs(&x->d, SC_SPLIT_VAL, &t->val.pairs));
-    SC_TRY(sc_text_pairs(&x->d, SC_SPLIT_TEST, &t->test.pairs));
+    int overlap = job->model.pair_features > 0;
+    SC_TRY(sc_text_pairs(&x->d, SC_SPLIT_VAL, overlap, &t->val.pairs));
+    SC_TRY(sc_text_pairs(&x->d, SC_SPLIT_TEST, overlap, &t->test.pairs));
     SC_TRY(sc_pair_set_upload(t->rt, &t->val));
     SC_TRY(sc_pair_set_upload(t->rt, &t->test));
     t->epoch_size = x->d.count[SC_SPLIT_TRAIN];
@@ -53,7 +65,7 @@ static void close_texts(sc_task *t) {
 /* The training rows, shuffled anew each epoch. */
 static int epoch_pairs(sc_task *t, int epoch, sc_pairs *out) {
     const text_task *x = t->state;
-    SC_TRY(sc_text_pairs(&x->d, SC_SPLIT_TRAIN, out));
+    SC_TRY(sc_text_pairs(&x->d, SC_SPLIT_TRAIN, t->job->model.pair_features > 0, out));
     sc_pairs_shuffle(out, t->job->train.seed, 1000 + (uint64_t)epoch);
     return SC_OK;
 }
@@ -146,6 +158,10 @@ static int read_pairs(sc_runtime *rt, const sc_job *job, const sc_csv *table,
     }
     if (rc == SC_OK) rc = sc_featurize(&job->data.features, texts, 2 * n, &rows->csr);
     if (rc == SC_OK) rc = sc_inputs_sparse(rt, &rows->csr, job->data.features.buckets, &rows->in);
+    if (rc == SC_OK && job->model.pair_features)
+        rc = sc_pairs_alloc_features(out, job->model.pair_features);
+    if (rc == SC_OK && job->model.pair_features)
+        rc = sc_text_overlap(table, cols[0], cols[1], n, out->features);
     free(texts);
     return rc;
 }

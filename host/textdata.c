@@ -1,6 +1,7 @@
 #include "siamcl/textdata.h"
 #include "atomic_file.h"
 #include "siamcl/error.h"
+#include "siamcl/overlap.h"
 #include "siamcl/rng.h"
 
 #include <math.h>
@@ -30,6 +31,18 @@ static int featurize(const sc_data_config *c, const sc_csv *t, const columns *co
         texts[n + r] = sc_csv_field(t, r, col->right);
     }
     int rc = sc_featurize(&c->features, texts, 2 * n, out);
+    free(texts);
+    return rc;
+}
+
+int sc_text_overlap(const sc_csv *t, int left, int right, size_t n, float *out) {
+    const char **texts = malloc((n ? 2 * n : 1) * sizeof *texts);
+    if (!texts) return sc_error(SC_ERR, "out of memory");
+    for (size_t r = 0; r < n; r++) {
+        texts[r] = sc_csv_field(t, r, left);
+        texts[n + r] = sc_csv_field(t, r, right);
+    }
+    int rc = sc_overlap_rows(texts, texts + n, n, out);
     free(texts);
     return rc;
 }
@@ -122,7 +135,9 @@ int sc_text_data_load(const sc_data_config *c, uint64_t seed, int all_test, sc_t
     if (rc == SC_OK && n == 0) rc = sc_error(SC_EINPUT, "%s: no data rows", c->path);
     d->targets = malloc((n ? n : 1) * sizeof *d->targets);
     d->split = malloc(n ? n : 1);
-    if (rc == SC_OK && (!d->targets || !d->split)) rc = sc_error(SC_ERR, "out of memory");
+    d->overlap = malloc((n ? n : 1) * SC_OVERLAP_FEATURES * sizeof *d->overlap);
+    if (rc == SC_OK && (!d->targets || !d->split || !d->overlap))
+        rc = sc_error(SC_ERR, "out of memory");
     if (rc == SC_OK) rc = read_targets(d->csv, col.target, n, d->targets);
     if (rc == SC_OK && all_test) {
         memset(d->split, SC_SPLIT_TEST, n);
@@ -134,6 +149,7 @@ int sc_text_data_load(const sc_data_config *c, uint64_t seed, int all_test, sc_t
         rc = sc_error(SC_EINPUT, "%s: %zu groups are too few for [data] split = %d,%d,%d", c->path,
                       ngroups, c->split[0], c->split[1], c->split[2]);
     if (rc == SC_OK) rc = featurize(c, d->csv, &col, n, &d->texts);
+    if (rc == SC_OK) rc = sc_text_overlap(d->csv, col.left, col.right, n, d->overlap);
     if (rc != SC_OK) sc_text_data_free(d);
     return rc;
 }
@@ -143,15 +159,18 @@ void sc_text_data_free(sc_text_data *d) {
     sc_csr_free(&d->texts);
     free(d->targets);
     free(d->split);
+    free(d->overlap);
     memset(d, 0, sizeof *d);
 }
 
-int sc_text_pairs(const sc_text_data *d, int split, sc_pairs *out) {
-    size_t k = 0;
+int sc_text_pairs(const sc_text_data *d, int split, int overlap, sc_pairs *out) {
+    size_t k = 0, F = SC_OVERLAP_FEATURES;
     memset(out, 0, sizeof *out);
     SC_TRY(sc_pairs_alloc(out, d->count[split]));
+    if (overlap) SC_TRY(sc_pairs_alloc_features(out, SC_OVERLAP_FEATURES));
     for (size_t r = 0; r < d->n; r++) {
         if (d->split[r] != split) continue;
+        if (overlap) memcpy(out->features + k * F, d->overlap + r * F, F * sizeof(float));
         out->left[k] = (int32_t)r;
         out->right[k] = (int32_t)(d->n + r);
         out->target[k++] = d->targets[r];

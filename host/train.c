@@ -168,11 +168,12 @@ static void epoch_end(epoch_data *ep) {
     sc_sparse_plan_dev_free(&ep->plan);
 }
 
-/* Step s of the epoch: its batch, a training pass over it and the update. */
-static int train_step(run *r, const epoch_data *ep, size_t s, size_t *pairs) {
+/* Step s of epoch e: its batch, a training pass over it and the update. */
+static int train_step(run *r, int e, const epoch_data *ep, size_t s, size_t *pairs) {
     size_t B = r->job->train.batch_size, first = s * B, n = ep->pairs.n - first;
     if (n > B) n = B;
-    sc_batch b = {r->task.train, &ep->pairs, first, n, &ep->plan, s};
+    uint64_t tick = (uint64_t)e << 32 | s;
+    sc_batch b = {r->task.train, &ep->pairs, first, n, &ep->plan, s, tick};
     *pairs = n;
     SC_TRY(sc_model_train_pass(r->model, &b));
     return sc_model_optimizer_step(r->model, &r->opt, &b);
@@ -210,7 +211,7 @@ static int train_epoch(run *r, int e, size_t first, sc_loss_total *total, double
     if (rc == SC_OK && !first) rc = sc_model_loss_reset(r->model);
     memset(total, 0, sizeof *total);
     for (size_t s = first; s < ep.steps && rc == SC_OK && !interrupted; s++) {
-        rc = train_step(r, &ep, s, &n);
+        rc = train_step(r, e, &ep, s, &n);
         done += n;
         if (rc == SC_OK && e == 1 && s == 0 && ep.steps > 1) rc = first_step_done(r, &p, n);
         if (rc == SC_OK) rc = after_step(r, e, s, ep.steps, &p, done, total);
@@ -253,7 +254,10 @@ static int end_epoch(run *r, FILE *history, int e, double loss, double seconds, 
     double rate = (double)done / seconds, quality = sc_task_quality(&r->task, scores);
     SC_TRY(
         write_history_row(history, e, loss, val_loss, scores, &val->pairs, quality, seconds, rate));
-    int improved = val_loss < r->st.best_loss - t->min_delta;
+    /* the first epoch is the best so far even when its figure is NaN (a constant's Spearman) */
+    int improved =
+        !r->st.best_epoch || (t->monitor_quality ? quality > r->st.best_quality + t->min_delta
+                                                 : val_loss < r->st.best_loss - t->min_delta);
     if (improved) SC_TRY(keep_best(r, e, val_loss, quality));
     r->st.waited = improved ? 0 : r->st.waited + 1;
     r->st.epochs_done = e;
@@ -267,9 +271,10 @@ static int end_epoch(run *r, FILE *history, int e, double loss, double seconds, 
             improved ? " (best)" : "");
     if (r->st.stopped)
         fprintf(r->o->log,
-                "siamcl: no improvement of the validation loss by %g in %d epochs: stopping; the "
+                "siamcl: no improvement of the validation %s by %g in %d epochs: stopping; the "
                 "best was epoch %d\n",
-                t->min_delta, t->patience, r->st.best_epoch);
+                t->monitor_quality ? r->task.quality_name : "loss", t->min_delta, t->patience,
+                r->st.best_epoch);
     return save_state(r);
 }
 

@@ -39,6 +39,21 @@ finish() {
   [ "$failed" -eq 0 ]
 }
 
+# image_config DATA_DIR: the [data] and [model] sections of an image config on DATA_DIR/tiny,
+# then a blank line; a script appends its own [train] section.
+image_config() {
+  cat <<EOT
+[data]
+path = $1/tiny
+validation = 0.2
+
+[model]
+layers = 16,8
+activation = tanh
+
+EOT
+}
+
 # text_config DATA_DIR BUCKETS: the [data], [features] and [model] sections of a text config
 # on DATA_DIR/tiny_text.csv hashed into BUCKETS features, then a blank line; a script appends
 # its own [train] section.

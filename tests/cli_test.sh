@@ -30,21 +30,16 @@ mkdir -p "$tmp/no-icds"
 expect no-platform 2 'no OpenCL platform found: .*pocl-opencl-icd' -- env OCL_ICD_VENDORS="$tmp/no-icds" "$siamcl" devices
 
 # ---- training, evaluation and inference on the tiny fixtures ----
-cat >"$tmp/tiny.ini" <<EOT
-[data]
-path = $data/tiny
-validation = 0.2
-
-[model]
-layers = 16,8
-activation = tanh
-
+{
+  image_config "$data"
+  cat <<EOT
 [train]
 batch_size = 16
 epochs = 4
 patience = 2
 lr = 1e-2
 EOT
+} >"$tmp/tiny.ini"
 run=$tmp/run
 expect train 0 '^siamcl +[0-9.]+' -- "$siamcl" train "$tmp/tiny.ini" -o output.dir="$run"
 expect_file train-history "$run/history.csv" '^1,[0-9.]+,[0-9.]+'

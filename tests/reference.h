@@ -10,6 +10,15 @@ double ref_dot(const double *a, const double *b, size_t n);
 /* y (rows x out) = act(x W^T + b) with W and b at the layer's offsets in p. */
 void ref_dense(const sc_dense *d, const double *p, const double *x, double *y, size_t rows);
 
+/* The losses of loss.h from their definitions: the contrastive term of a pair at distance d;
+ * the online contrastive loss of B pairs at distances d (a mean over the batch); CoSENT of B
+ * scores; the triplet loss of 2B rows x (width dim) with class keys. */
+double ref_contrastive(double d, double y, double margin);
+double ref_online_contrastive(const double *d, const double *y, size_t B, double margin);
+double ref_cosent(const double *s, const double *y, size_t B, double scale);
+double ref_triplet(const double *x, const float *keys, size_t B, size_t dim, int is_cosine,
+                   int mining, double margin);
+
 /* Writes text to a temporary INI file and loads it (the file is removed again). */
 int ref_config_from(const char *text, sc_config **cfg);
 /* The temporary file's path, as error messages name it. */

@@ -12,15 +12,9 @@ data=$2
 source "$(dirname "$0")/cli_lib.sh"
 kills=${SIAMCL_TEST_KILLS:-12}
 
-cat >"$tmp/image.ini" <<EOT
-[data]
-path = $data/tiny
-validation = 0.2
-
-[model]
-layers = 16,8
-activation = tanh
-
+{
+  image_config "$data"
+  cat <<EOT
 [train]
 batch_size = 4
 epochs = 12
@@ -28,6 +22,7 @@ patience = 0
 lr = 1e-2
 checkpoint_every = 1
 EOT
+} >"$tmp/image.ini"
 {
   text_config "$data" 65536
   cat <<EOT

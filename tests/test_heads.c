@@ -60,18 +60,26 @@ static void ref_range(const double *in, double *score, void *ctx) {
         score[i] = s->lo + (s->hi - s->lo) / (1 + exp(-(a * in[i] + b)));
 }
 
+/* The mlp head's input: a shape and the pairs' own features (extra a pair, in cols). */
+typedef struct features_shape {
+    shape s;
+    size_t extra;
+    const float *cols;
+} features_shape;
+
 static void ref_pair_features(const double *emb, double *f, void *ctx) {
-    const shape *s = ctx;
-    size_t D = s->dim;
-    for (size_t i = 0; i < s->pairs; i++) {
-        const double *u = emb + i * D, *v = emb + (s->pairs + i) * D;
-        double *row = f + i * 4 * D;
+    const features_shape *fs = ctx;
+    size_t D = fs->s.dim, P = fs->s.pairs, width = 4 * D + fs->extra;
+    for (size_t i = 0; i < P; i++) {
+        const double *u = emb + i * D, *v = emb + (P + i) * D;
+        double *row = f + i * width;
         for (size_t c = 0; c < D; c++) {
             row[c] = u[c];
             row[D + c] = v[c];
             row[2 * D + c] = fabs(u[c] - v[c]);
             row[3 * D + c] = u[c] * v[c];
         }
+        for (size_t c = 0; c < fs->extra; c++) row[4 * D + c] = fs->cols[(2 + i) * fs->extra + c];
     }
 }
 
@@ -112,7 +120,7 @@ static double device_error(cl_mem mem, const double *ref, size_t n) {
 }
 
 /* The reference's output and the finite-difference vector-Jacobian product with c. */
-static void reference(test_fn f, shape *s, const data *in, size_t n_out, const data *c, double *out,
+static void reference(test_fn f, void *s, const data *in, size_t n_out, const data *c, double *out,
                       double *grad) {
     f(in->d, out, s);
     test_fd_vjp(f, s, in->d, in->n, n_out, c->d, H, grad);
@@ -201,21 +209,33 @@ static void range_matches_reference(void) {
     }
 }
 
-static void pair_features_match_reference(void) {
+/* With extra features a pair: pairs 2 .. 2 + B - 1 of a set of B + 4 pairs' features. */
+static void check_pair_features(size_t extra) {
     sc_runtime *rt = test_runtime();
-    shape s = {7, 33, 0, 0, 0};
-    size_t n = 2 * s.pairs * s.dim, nf = 4 * s.pairs * s.dim;
+    float cols[11 * 3];
+    test_fill(cols, 11 * 3, 0, 1);
+    features_shape fs = {{7, 33, 0, 0, 0}, extra, cols};
+    size_t P = fs.s.pairs, D = fs.s.dim, n = 2 * P * D, nf = (4 * D + extra) * P;
     data emb = make(n, -1, 1), df = make(nf, -1, 1), f = make(nf, 0, 0), demb = make(n, 0, 0);
+    cl_mem cm = test_buffer(11 * 3, cols);
     double *ref = malloc(nf * sizeof *ref), *grad = malloc(n * sizeof *grad);
-    reference(ref_pair_features, &s, &emb, nf, &df, ref, grad);
-    CHECK_OK(sc_pair_features_forward(rt, at(&emb), at(&f), s.pairs, s.dim));
-    CHECK_OK(sc_pair_features_backward(rt, at(&emb), at(&df), at(&demb), s.pairs, s.dim));
+    reference(ref_pair_features, &fs, &emb, nf, &df, ref, grad);
+    int rc = sc_pair_features_forward(rt, at(&emb), at(&f), P, D, extra ? cm : NULL, 2, (int)extra);
+    if (rc == SC_OK)
+        rc = sc_pair_features_backward(rt, at(&emb), at(&df), at(&demb), P, D, (int)extra);
     double ef = device_error(f.mem, ref, nf), eb = device_error(demb.mem, grad, n);
     free(ref);
     free(grad);
+    sc_buffer_free(cm);
     drop(&emb), drop(&df), drop(&f), drop(&demb);
-    CHECK_REL(ef, FWD_BOUND, "forward");
-    CHECK_REL(eb, BWD_BOUND, "backward");
+    CHECK(rc == SC_OK, "%s", sc_last_error());
+    CHECK_REL(ef, FWD_BOUND, "forward, %zu features of the pair", extra);
+    CHECK_REL(eb, BWD_BOUND, "backward, %zu features of the pair", extra);
+}
+
+static void pair_features_match_reference(void) {
+    check_pair_features(0);
+    check_pair_features(3);
 }
 
 /* The fused training kernel: a head (euclidean or cosine) and a loss (contrastive or mse). */

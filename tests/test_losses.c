@@ -2,6 +2,7 @@
  * references: loss values directly, loss gradients against central differences, and several
  * Adam and SGD steps against the update formulas. */
 #include "harness.h"
+#include "reference.h"
 
 #include "siamcl/loss.h"
 #include "siamcl/optim.h"
@@ -19,31 +20,80 @@
 typedef struct loss_ctx {
     sc_loss_kind kind;
     const double *y;
-    double margin;
+    const float *keys; /* softmax: 2B row keys */
+    double margin, scale;
     int is_cosine;
 } loss_ctx;
+
+/* Whether pairs i and j share a left or right key, or j's right key is i's left key. */
+static int masked(const float *keys, int i, int j) {
+    return j != i && (keys[i] == keys[j] || keys[i] == keys[B + j] || keys[B + i] == keys[B + j]);
+}
+
+/* Row i of the softmax loss over the columns not masked. */
+static double softmax_row_ref(const double *row, const float *keys, int i) {
+    double mx = row[i], s = 0;
+    for (int j = 0; j < B; j++)
+        if (!masked(keys, i, j)) mx = fmax(mx, row[j]);
+    for (int j = 0; j < B; j++)
+        if (!masked(keys, i, j)) s += exp(row[j] - mx);
+    return mx + log(s) - row[i];
+}
 
 /* The batch loss of score/x (B values) or logits (B x B). */
 static void ref_loss(const double *in, double *out, void *vctx) {
     const loss_ctx *c = vctx;
+    if (c->kind == SC_LOSS_ONLINE_CONTRASTIVE || c->kind == SC_LOSS_COSENT) {
+        double d[B];
+        for (int i = 0; i < B; i++) d[i] = c->is_cosine ? 1 - in[i] : in[i];
+        out[0] = c->kind == SC_LOSS_COSENT ? ref_cosent(in, c->y, B, c->scale)
+                                           : ref_online_contrastive(d, c->y, B, c->margin);
+        return;
+    }
     double sum = 0, w = 0;
     for (int i = 0; i < B; i++) {
         double t = c->y[i];
-        if (c->kind == SC_LOSS_MSE) {
+        if (c->kind == SC_LOSS_MSE)
             sum += (in[i] - t) * (in[i] - t);
-        } else if (c->kind == SC_LOSS_CONTRASTIVE) {
-            double d = c->is_cosine ? 1 - in[i] : in[i], gap = fmax(c->margin - d, 0);
-            sum += t * d * d + (1 - t) * gap * gap;
-        } else {
-            const double *row = in + i * B;
-            double mx = row[0], s = 0;
-            for (int j = 1; j < B; j++) mx = fmax(mx, row[j]);
-            for (int j = 0; j < B; j++) s += exp(row[j] - mx);
-            sum += t * (mx + log(s) - row[i]);
-        }
+        else if (c->kind == SC_LOSS_CONTRASTIVE)
+            sum += ref_contrastive(c->is_cosine ? 1 - in[i] : in[i], t, c->margin);
+        else
+            sum += t * softmax_row_ref(in + i * B, c->keys, i);
         w += c->kind == SC_LOSS_SOFTMAX ? t : 1;
     }
     out[0] = sum / w;
+}
+
+/* Runs the kernel of a loss on a score (or logits) and its reduction. */
+static int run_loss(const loss_ctx *c, cl_mem x, cl_mem y, cl_mem keys, cl_mem terms, cl_mem g,
+                    cl_mem acc) {
+    sc_runtime *rt = test_runtime();
+    sc_view X = {x, 0}, Y = {y, 0}, G = {g, 0};
+    float m = (float)c->margin;
+    int rc = SC_ERR;
+    cl_mem work = NULL;
+    switch (c->kind) {
+    case SC_LOSS_MSE:
+        rc = sc_mse(rt, X, Y, terms, G, B);
+        break;
+    case SC_LOSS_CONTRASTIVE:
+        rc = sc_contrastive(rt, X, Y, terms, G, B, m, c->is_cosine);
+        break;
+    case SC_LOSS_ONLINE_CONTRASTIVE:
+        rc = sc_online_contrastive(rt, X, Y, terms, G, B, m, c->is_cosine);
+        break;
+    case SC_LOSS_SOFTMAX:
+        rc = sc_softmax_rows(rt, x, Y, (sc_view){keys, 0}, terms, g, B);
+        break;
+    case SC_LOSS_COSENT:
+        work = test_buffer(sc_cosent_work(B), NULL);
+        rc = sc_cosent(rt, X, Y, work, terms, G, B, (float)c->scale);
+        break;
+    default:
+        break;
+    }
+    sc_buffer_free(work);
+    return rc == SC_OK ? sc_loss_reduce(rt, terms, Y, B, c->kind == SC_LOSS_SOFTMAX, acc) : rc;
 }
 
 /* Runs one loss kernel and its reduction on random inputs and checks the batch loss and the
@@ -52,27 +102,31 @@ static void check_loss(sc_loss_kind kind, int is_cosine, const char *label) {
     sc_runtime *rt = test_runtime();
     size_t n = kind == SC_LOSS_SOFTMAX ? B * B : B;
     float in[B * B], y[B], grad_f[B * B], acc[SC_LOSS_ACC];
+    float keys[2 * B];
     double din[B * B], dy[B], grad[B * B], ref, one = 1;
     test_fill(in, n, kind == SC_LOSS_SOFTMAX ? -5 : -1, kind == SC_LOSS_SOFTMAX ? 5 : 1.5f);
     for (int i = 0; i < B; i++) y[i] = (float)(sc_rng_u32(test_rng()) & 1);
+    if (kind == SC_LOSS_COSENT) /* graded targets, some equal */
+        for (int i = 0; i < B; i++) y[i] = 1.0f + (float)(sc_rng_u32(test_rng()) % 5) / 2.0f;
     y[0] = 1; /* softmax needs a positive row */
-    if (kind == SC_LOSS_CONTRASTIVE && !is_cosine)
+    y[1] = 0; /* online contrastive: a negative beside */
+    if ((kind == SC_LOSS_CONTRASTIVE || kind == SC_LOSS_ONLINE_CONTRASTIVE) && !is_cosine)
         for (int i = 0; i < B; i++) in[i] = fabsf(in[i]); /* distances */
+    /* softmax: keys from a few values, so that some pairs share a left or a right row */
+    for (int i = 0; i < 2 * B; i++) keys[i] = (float)(sc_rng_u32(test_rng()) % 16);
     test_to_double(in, din, n);
     test_to_double(y, dy, B);
-    loss_ctx c = {kind, dy, 0.7, is_cosine};
+    loss_ctx c = {kind, dy, keys, 0.7, 2.0, is_cosine};
     ref_loss(din, &ref, &c);
     test_fd_vjp(ref_loss, &c, din, n, 1, &one, 1e-6, grad);
     cl_mem x = test_buffer(n, in), ym = test_buffer(B, y), terms = test_buffer(B, NULL);
     cl_mem g = test_buffer(n, NULL), accm = test_buffer(SC_LOSS_ACC, NULL);
-    sc_view X = {x, 0}, Y = {ym, 0}, G = {g, 0};
-    int rc = kind == SC_LOSS_MSE           ? sc_mse(rt, X, Y, terms, G, B)
-             : kind == SC_LOSS_CONTRASTIVE ? sc_contrastive(rt, X, Y, terms, G, B, 0.7f, is_cosine)
-                                           : sc_softmax_rows(rt, x, Y, terms, g, B);
-    if (rc == SC_OK) rc = sc_loss_reduce(rt, terms, Y, B, kind == SC_LOSS_SOFTMAX, accm);
-    if (rc == SC_OK) rc = sc_download(rt, grad_f, G, n);
+    cl_mem km = test_buffer(2 * B, keys);
+    int rc = run_loss(&c, x, ym, km, terms, g, accm);
+    if (rc == SC_OK) rc = sc_download(rt, grad_f, (sc_view){g, 0}, n);
     if (rc == SC_OK) rc = sc_download(rt, acc, (sc_view){accm, 0}, SC_LOSS_ACC);
-    for (cl_mem *m = (cl_mem[]){x, ym, terms, g, accm}, *e = m + 5; m < e; m++) sc_buffer_free(*m);
+    for (cl_mem *m = (cl_mem[]){x, ym, terms, g, accm, km}, *e = m + 6; m < e; m++)
+        sc_buffer_free(*m);
     CHECK(rc == SC_OK, "%s", sc_last_error());
     CHECK_REL(fabs(acc[2] - ref) / fabs(ref), FWD_BOUND, "%s batch loss", label);
     CHECK_REL(fabs(acc[0] / acc[3] - ref) / fabs(ref), FWD_BOUND, "%s running mean", label);
@@ -89,7 +143,97 @@ static void contrastive_matches_reference(void) {
 }
 
 static void softmax_matches_reference(void) {
-    check_loss(SC_LOSS_SOFTMAX, 0, "softmax");
+    check_loss(SC_LOSS_SOFTMAX, 0, "softmax, duplicate rows masked");
+}
+
+static void online_contrastive_matches_reference(void) {
+    check_loss(SC_LOSS_ONLINE_CONTRASTIVE, 1, "online contrastive, cosine");
+    check_loss(SC_LOSS_ONLINE_CONTRASTIVE, 0, "online contrastive, distance");
+}
+
+static void cosent_matches_reference(void) {
+    check_loss(SC_LOSS_COSENT, 0, "cosent, scale 2");
+}
+
+/* A masked column changes nothing: its logit may be anything. */
+static void softmax_ignores_masked_columns(void) {
+    sc_runtime *rt = test_runtime();
+    float logits[B * B], keys[2 * B], y[B], d1[B * B], d2[B * B], t1[B], t2[B];
+    test_fill(logits, B * B, -3, 3);
+    for (int i = 0; i < 2 * B; i++) keys[i] = (float)i; /* all distinct */
+    for (int i = 0; i < B; i++) y[i] = 1;
+    keys[B + 5] = keys[2]; /* pair 5's right row is pair 2's anchor's item */
+    cl_mem x = test_buffer(B * B, logits), ym = test_buffer(B, y), km = test_buffer(2 * B, keys);
+    cl_mem terms = test_buffer(B, NULL), g = test_buffer(B * B, NULL);
+    int rc = sc_softmax_rows(rt, x, (sc_view){ym, 0}, (sc_view){km, 0}, terms, g, B);
+    if (rc == SC_OK) rc = sc_download(rt, t1, (sc_view){terms, 0}, B);
+    if (rc == SC_OK) rc = sc_download(rt, d1, (sc_view){g, 0}, B * B);
+    logits[2 * B + 5] = 1e3f; /* row 2, column 5: masked */
+    logits[3 * B + 5] = 1e3f; /* row 3, column 5: a true negative */
+    if (rc == SC_OK) rc = sc_upload(rt, (sc_view){x, 0}, logits, B * B);
+    if (rc == SC_OK) rc = sc_softmax_rows(rt, x, (sc_view){ym, 0}, (sc_view){km, 0}, terms, g, B);
+    if (rc == SC_OK) rc = sc_download(rt, t2, (sc_view){terms, 0}, B);
+    if (rc == SC_OK) rc = sc_download(rt, d2, (sc_view){g, 0}, B * B);
+    for (cl_mem *m = (cl_mem[]){x, ym, km, terms, g}, *e = m + 5; m < e; m++) sc_buffer_free(*m);
+    CHECK(rc == SC_OK, "%s", sc_last_error());
+    CHECK(t1[2] == t2[2] && d2[2 * B + 5] == 0.0f, "row 2: %g then %g", t1[2], t2[2]);
+    CHECK(d1[2 * B + 5] == 0.0f, "a masked column has no gradient: %g", d1[2 * B + 5]);
+    CHECK(t2[3] > t1[3] + 100.0f, "row 3 sees its negative: %g then %g", t1[3], t2[3]);
+}
+
+/* The triplet loss's inputs: 2B rows of E, labels from a few classes. */
+#define TE 5
+
+typedef struct triplet_ctx {
+    const float *keys;
+    int is_cosine;
+    sc_mining mining;
+    double margin;
+} triplet_ctx;
+
+static void triplet_fn(const double *x, double *out, void *vctx) {
+    const triplet_ctx *c = vctx;
+    out[0] = ref_triplet(x, c->keys, B, TE, c->is_cosine, c->mining, c->margin);
+}
+
+static void check_triplet(sc_mining mining, int is_cosine, const char *label) {
+    sc_runtime *rt = test_runtime();
+    enum { R = 2 * B, N = R * TE };
+    float x[N], keys[R], terms[B], grad_f[N];
+    double dx[N], grad[N], ref, one = 1;
+    test_fill(x, N, -1, 1);
+    for (int i = 0; i < R; i++) keys[i] = (float)(sc_rng_u32(test_rng()) % 3);
+    for (int i = 0; i < B; i += 2) keys[B + i] = keys[i]; /* positive pairs for mining none */
+    test_to_double(x, dx, N);
+    triplet_ctx c = {keys, is_cosine, mining, 0.3};
+    triplet_fn(dx, &ref, &c);
+    test_fd_vjp(triplet_fn, &c, dx, N, 1, &one, 1e-6, grad);
+    cl_mem xm = test_buffer(N, x), km = test_buffer(R, keys), tm = test_buffer(B, NULL);
+    cl_mem work = test_buffer(sc_triplet_work(B), NULL), g = test_buffer(N, NULL);
+    int rc = sc_triplet(rt, (sc_view){xm, 0}, (sc_view){km, 0}, work, tm, B, TE, is_cosine, mining,
+                        0.3f);
+    if (rc == SC_OK)
+        rc = sc_triplet_backward(rt, (sc_view){xm, 0}, work, (sc_view){g, 0}, B, TE, is_cosine);
+    if (rc == SC_OK) rc = sc_download(rt, terms, (sc_view){tm, 0}, B);
+    if (rc == SC_OK) rc = sc_download(rt, grad_f, (sc_view){g, 0}, N);
+    for (cl_mem *m = (cl_mem[]){xm, km, tm, work, g}, *e = m + 5; m < e; m++) sc_buffer_free(*m);
+    CHECK(rc == SC_OK, "%s", sc_last_error());
+    CHECK(ref > 0, "%s: the reference loss is %g: the test would not see a wrong gradient", label,
+          ref);
+    for (int i = 0; i < B; i++) CHECK(terms[i] == terms[0], "every term is the batch loss");
+    CHECK_REL(fabs(terms[0] - ref) / ref, FWD_BOUND, "%s batch loss", label);
+    CHECK_REL(test_rel_error(grad_f, grad, N), BWD_BOUND, "%s gradient", label);
+}
+
+static void triplet_matches_reference(void) {
+    static const char *const names[] = {"none", "batch_hard", "batch_all"};
+    char label[64];
+    for (int m = SC_MINING_NONE; m <= SC_MINING_BATCH_ALL; m++)
+        for (int cosine = 0; cosine < 2; cosine++) {
+            snprintf(label, sizeof label, "triplet, %s, %s", names[m],
+                     cosine ? "1 - cosine" : "euclidean");
+            check_triplet((sc_mining)m, cosine, label);
+        }
 }
 
 static void loss_reduce_accumulates_batches(void) {
@@ -216,5 +360,7 @@ static void subnormal_moments_are_zero(void) {
 }
 
 TEST_MAIN(TEST(mse_matches_reference), TEST(contrastive_matches_reference),
-          TEST(softmax_matches_reference), TEST(loss_reduce_accumulates_batches),
+          TEST(softmax_matches_reference), TEST(softmax_ignores_masked_columns),
+          TEST(online_contrastive_matches_reference), TEST(cosent_matches_reference),
+          TEST(triplet_matches_reference), TEST(loss_reduce_accumulates_batches),
           TEST(adam_matches_formula), TEST(sgd_matches_formula), TEST(subnormal_moments_are_zero))

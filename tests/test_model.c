@@ -22,14 +22,14 @@ typedef struct test_batch {
     sc_batch b;
 } test_batch;
 
-static int batch_upload(sc_runtime *rt, const float *x, const float *y, int B, int width,
-                        test_batch *t) {
+static int batch_upload(sc_runtime *rt, const float *x, const float *y, const float *pf, int nf,
+                        int B, int width, test_batch *t) {
     int32_t idx[2 * 64];
     for (int i = 0; i < 2 * B; i++) idx[i] = i;
-    sc_pairs p = {(size_t)B, idx, idx + B, (float *)y};
+    sc_pairs p = {(size_t)B, idx, idx + B, (float *)y, (float *)pf, nf};
     int rc = sc_inputs_dense(rt, x, 2 * (size_t)B, (size_t)width, &t->in);
     if (rc == SC_OK) rc = sc_pairs_upload(rt, &p, &t->pairs);
-    t->b = (sc_batch){&t->in, &t->pairs, 0, (size_t)B, NULL, 0};
+    t->b = (sc_batch){&t->in, &t->pairs, 0, (size_t)B, NULL, 0, 0};
     return rc;
 }
 
@@ -40,8 +40,11 @@ static void batch_free(test_batch *t) {
 
 typedef struct ref_ctx {
     const sc_model *m;
-    const double *x; /* 2B x input */
-    const double *y; /* B targets */
+    const double *x;   /* 2B x input */
+    const double *y;   /* B targets */
+    const float *keys; /* 2B class keys (triplet) */
+    const float *pf;   /* B x pair_features: the pairs' own features */
+    uint64_t tick;     /* the training step (dropout) */
     size_t pairs;
 } ref_ctx;
 
@@ -52,11 +55,22 @@ static double *dense(const sc_dense *d, const double *p, const double *x, size_t
     return y;
 }
 
-static double *embed(const sc_model *m, const double *p, const double *x, size_t rows) {
+/* Dropout of training step tick on n values of a hidden layer (salt: the tower's output l is
+ * l, the head's hidden layer l is 64 + l), element k being row i's column c at k0 + c: the
+ * model's mask, from the model's seed as model.c draws it. */
+static void drop(const sc_model *m, uint64_t tick, uint32_t salt, double *h, size_t k0, size_t n) {
+    sc_dropout d = {m->cfg.dropout, tick ^ (m->seed * 0x9e3779b97f4a7c15u), salt};
+    for (size_t c = 0; m->cfg.dropout > 0 && c < n; c++)
+        h[c] *= sc_dropout_kept(&d, k0 + c) ? 1.0 / (1.0 - m->cfg.dropout) : 0.0;
+}
+
+static double *embed(const sc_model *m, const double *p, const double *x, size_t rows,
+                     uint64_t tick) {
     size_t E = (size_t)sc_model_embedding_width(m);
     double *h = malloc(rows * m->cfg.input * sizeof *h);
     memcpy(h, x, rows * m->cfg.input * sizeof *h);
     for (int l = 0; l < m->ntower; l++) {
+        if (l) drop(m, tick, (uint32_t)l, h, 0, rows * m->tower[l].in);
         double *next = dense(&m->tower[l], p, h, rows);
         free(h);
         h = next;
@@ -71,8 +85,8 @@ static double *embed(const sc_model *m, const double *p, const double *x, size_t
 }
 
 /* The head's similarity and (euclidean) distance of each pair. */
-static void head(const sc_model *m, const double *p, const double *emb, size_t B, double *sim,
-                 double *dist) {
+static void head(const sc_model *m, const double *p, const double *emb, const float *pf, size_t B,
+                 uint64_t tick, double *sim, double *dist) {
     size_t E = (size_t)sc_model_embedding_width(m);
     for (size_t i = 0; i < B; i++) {
         const double *u = emb + i * E, *v = emb + (B + i) * E;
@@ -84,15 +98,19 @@ static void head(const sc_model *m, const double *p, const double *emb, size_t B
             dist[i] = sqrt(d2 + 1e-12);
             sim[i] = exp(-dist[i]);
         } else {
-            double *f = malloc(4 * E * sizeof *f);
+            size_t F = (size_t)m->cfg.pair_features;
+            double *f = malloc((4 * E + F) * sizeof *f);
             for (size_t c = 0; c < E; c++) {
                 f[c] = u[c], f[E + c] = v[c], f[2 * E + c] = fabs(u[c] - v[c]);
                 f[3 * E + c] = u[c] * v[c];
             }
+            for (size_t c = 0; c < F; c++) f[4 * E + c] = pf[i * F + c];
             for (int l = 0; l < m->nhead; l++) {
                 double *next = dense(&m->head[l], p, f, 1);
                 free(f);
                 f = next;
+                size_t w = (size_t)m->head[l].out;
+                if (l + 1 < m->nhead) drop(m, tick, 64 + (uint32_t)l, f, i * w, w);
             }
             sim[i] = f[0];
             free(f);
@@ -131,19 +149,34 @@ static void ref_loss(const double *p, double *out, void *vctx) {
     const ref_ctx *c = vctx;
     const sc_model *m = c->m;
     size_t B = c->pairs;
-    double *emb = embed(m, p, c->x, 2 * B), sim[64], dist[64], s[64], sum = 0;
-    head(m, p, emb, B, sim, dist);
+    double *emb = embed(m, p, c->x, 2 * B, c->tick), sim[64], dist[64], s[64], d[64], sum = 0;
+    int cosine = m->cfg.head == SC_HEAD_COSINE;
+    head(m, p, emb, c->pf, B, c->tick, sim, dist);
     scores(m, p, sim, B, s);
     for (size_t i = 0; i < B; i++) {
-        if (m->loss.kind == SC_LOSS_MSE) {
-            sum += (s[i] - c->y[i]) * (s[i] - c->y[i]);
-        } else if (m->loss.kind == SC_LOSS_CONTRASTIVE) {
-            double d = m->cfg.head == SC_HEAD_COSINE ? 1 - sim[i] : dist[i];
-            double gap = fmax(m->loss.margin - d, 0);
-            sum += c->y[i] * d * d + (1 - c->y[i]) * gap * gap;
-        }
+        d[i] = cosine ? 1 - sim[i] : dist[i];
+        if (m->loss.kind == SC_LOSS_MSE) sum += (s[i] - c->y[i]) * (s[i] - c->y[i]);
+        if (m->loss.kind == SC_LOSS_CONTRASTIVE)
+            sum += ref_contrastive(d[i], c->y[i], m->loss.margin);
     }
-    out[0] = m->loss.kind == SC_LOSS_SOFTMAX ? softmax_loss(m, emb, c->y, B) : sum / B;
+    const sc_loss_config *l = &m->loss;
+    size_t E = (size_t)sc_model_embedding_width(m);
+    switch (l->kind) {
+    case SC_LOSS_SOFTMAX:
+        out[0] = softmax_loss(m, emb, c->y, B);
+        break;
+    case SC_LOSS_TRIPLET:
+        out[0] = ref_triplet(emb, c->keys, B, E, cosine, l->mining, l->margin);
+        break;
+    case SC_LOSS_COSENT:
+        out[0] = ref_cosent(s, c->y, B, l->scale);
+        break;
+    case SC_LOSS_ONLINE_CONTRASTIVE:
+        out[0] = ref_online_contrastive(d, c->y, B, l->margin);
+        break;
+    default:
+        out[0] = sum / B;
+    }
     free(emb);
 }
 
@@ -154,6 +187,9 @@ typedef struct combo {
     sc_loss_kind loss;
     sc_output output;
     int normalize;
+    sc_mining mining;  /* triplet */
+    int pair_features; /* mlp */
+    float dropout;
 } combo;
 
 static sc_model_config small_config(const combo *c) {
@@ -165,6 +201,8 @@ static sc_model_config small_config(const combo *c) {
     mc.head_nlayers = 1;
     mc.head_layers[0] = 3;
     mc.head_activation = SC_ACT_TANH;
+    mc.pair_features = c->pair_features;
+    mc.dropout = c->dropout;
     mc.output = c->output;
     mc.target_min = c->output == SC_OUTPUT_RANGE ? 1 : 0;
     mc.target_max = c->output == SC_OUTPUT_RANGE ? 3 : 1;
@@ -175,11 +213,18 @@ static void check_combo(const combo *c) {
     enum { B = 5 };
     sc_runtime *rt = test_runtime();
     sc_model_config mc = small_config(c);
-    sc_loss_config lc = {c->loss, 0.8f, 5.0f};
-    char label[96];
-    snprintf(label, sizeof label, "%s head, %s loss, %s output%s", sc_head_names[c->head],
-             sc_loss_names[c->loss], sc_output_names[c->output],
-             c->normalize ? ", normalized" : "");
+    sc_loss_config lc = {c->loss, 0.8f, 5.0f, c->mining};
+    char label[128];
+    snprintf(label, sizeof label, "%s head, %s loss%s%s, %s output%s", sc_head_names[c->head],
+             sc_loss_names[c->loss], c->loss == SC_LOSS_TRIPLET ? ", " : "",
+             c->loss == SC_LOSS_TRIPLET ? sc_mining_names[c->mining] : "",
+             sc_output_names[c->output], c->normalize ? ", normalized" : "");
+    if (c->pair_features)
+        snprintf(label + strlen(label), sizeof label - strlen(label), ", %d pair features",
+                 c->pair_features);
+    if (c->dropout > 0)
+        snprintf(label + strlen(label), sizeof label - strlen(label), ", dropout %g",
+                 (double)c->dropout);
     sc_model *m;
     CHECK_OK(sc_model_create(rt, &mc, &lc, B, 7, &m));
     size_t nx = 2 * B * mc.input, np = m->nparams;
@@ -188,20 +233,33 @@ static void check_combo(const combo *c) {
     double dx[2 * B * 6], dy[B], *dp = malloc(np * sizeof *dp), *grad = malloc(np * sizeof *grad);
     double ref, one = 1;
     test_fill(x, nx, -1, 1);
+    float keys[2 * B], pf[B * 3];
+    test_fill(pf, B * 3, 0, 1);
+    int graded = c->loss == SC_LOSS_MSE || c->loss == SC_LOSS_COSENT;
     for (int i = 0; i < B; i++)
-        y[i] = c->loss != SC_LOSS_MSE         ? (float)(sc_rng_u32(test_rng()) & 1)
+        y[i] = !graded                        ? (float)(sc_rng_u32(test_rng()) & 1)
                : c->output == SC_OUTPUT_RANGE ? sc_rng_range(test_rng(), 1, 3)
                                               : sc_rng_uniform(test_rng());
     y[0] = c->loss == SC_LOSS_SOFTMAX ? 1 : y[0];
+    y[1] = c->loss == SC_LOSS_ONLINE_CONTRASTIVE ? 1 - y[0] : y[1]; /* a positive and a negative */
+    for (int i = 0; i < 2 * B; i++) keys[i] = (float)(i % 3);       /* classes 0, 1, 2 */
     int rc = sc_model_get_params(m, p);
     test_to_double(x, dx, nx);
     test_to_double(y, dy, B);
     test_to_double(p, dp, np);
-    ref_ctx ctx = {m, dx, dy, B};
+    ref_ctx ctx = {m, dx, dy, keys, pf, 777, B};
     ref_loss(dp, &ref, &ctx);
+    /* a loss of 0 (online contrastive: no hard pair in the draw) tests no gradient: redraw */
+    for (int tries = 0; ref == 0 && tries < 50; tries++) {
+        test_fill(x, nx, -1, 1);
+        test_to_double(x, dx, nx);
+        ref_loss(dp, &ref, &ctx);
+    }
     test_fd_vjp(ref_loss, &ctx, dp, np, 1, &one, 1e-6, grad);
     test_batch tb = {0};
-    if (rc == SC_OK) rc = batch_upload(rt, x, y, B, mc.input, &tb);
+    if (rc == SC_OK) rc = batch_upload(rt, x, y, pf, mc.pair_features, B, mc.input, &tb);
+    tb.b.tick = ctx.tick;
+    if (rc == SC_OK && c->loss == SC_LOSS_TRIPLET) rc = sc_inputs_keys(rt, &tb.in, keys, 1);
     if (rc == SC_OK) rc = sc_model_train_pass(m, &tb.b);
     batch_free(&tb);
     if (rc == SC_OK) rc = sc_download(rt, g, sc_model_grads(m), np);
@@ -219,16 +277,27 @@ static void check_combo(const combo *c) {
 
 static void gradients_match_finite_differences(void) {
     static const combo combos[] = {
-        {SC_HEAD_COSINE, SC_LOSS_MSE, SC_OUTPUT_RAW, 0},
-        {SC_HEAD_COSINE, SC_LOSS_MSE, SC_OUTPUT_RANGE, 1},
-        {SC_HEAD_EUCLIDEAN, SC_LOSS_MSE, SC_OUTPUT_RAW, 0},
-        {SC_HEAD_EUCLIDEAN, SC_LOSS_MSE, SC_OUTPUT_RANGE, 1},
-        {SC_HEAD_MLP, SC_LOSS_MSE, SC_OUTPUT_RAW, 0},
-        {SC_HEAD_MLP, SC_LOSS_MSE, SC_OUTPUT_RANGE, 1},
-        {SC_HEAD_COSINE, SC_LOSS_CONTRASTIVE, SC_OUTPUT_RAW, 0},
-        {SC_HEAD_EUCLIDEAN, SC_LOSS_CONTRASTIVE, SC_OUTPUT_RAW, 1},
-        {SC_HEAD_COSINE, SC_LOSS_SOFTMAX, SC_OUTPUT_RAW, 0},
-        {SC_HEAD_COSINE, SC_LOSS_SOFTMAX, SC_OUTPUT_RAW, 1},
+        {SC_HEAD_COSINE, SC_LOSS_MSE, SC_OUTPUT_RAW, 0, SC_MINING_NONE, 0, 0},
+        {SC_HEAD_COSINE, SC_LOSS_MSE, SC_OUTPUT_RANGE, 1, SC_MINING_NONE, 0, 0},
+        {SC_HEAD_EUCLIDEAN, SC_LOSS_MSE, SC_OUTPUT_RAW, 0, SC_MINING_NONE, 0, 0},
+        {SC_HEAD_EUCLIDEAN, SC_LOSS_MSE, SC_OUTPUT_RANGE, 1, SC_MINING_NONE, 0, 0},
+        {SC_HEAD_MLP, SC_LOSS_MSE, SC_OUTPUT_RAW, 0, SC_MINING_NONE, 0, 0},
+        {SC_HEAD_MLP, SC_LOSS_MSE, SC_OUTPUT_RANGE, 1, SC_MINING_NONE, 0, 0},
+        {SC_HEAD_MLP, SC_LOSS_MSE, SC_OUTPUT_RANGE, 0, SC_MINING_NONE, 3, 0},
+        {SC_HEAD_MLP, SC_LOSS_MSE, SC_OUTPUT_RANGE, 0, SC_MINING_NONE, 3, 0.4f},
+        {SC_HEAD_COSINE, SC_LOSS_MSE, SC_OUTPUT_RAW, 1, SC_MINING_NONE, 0, 0.4f},
+        {SC_HEAD_COSINE, SC_LOSS_SOFTMAX, SC_OUTPUT_RAW, 0, SC_MINING_NONE, 0, 0.4f},
+        {SC_HEAD_COSINE, SC_LOSS_CONTRASTIVE, SC_OUTPUT_RAW, 0, SC_MINING_NONE, 0, 0},
+        {SC_HEAD_EUCLIDEAN, SC_LOSS_CONTRASTIVE, SC_OUTPUT_RAW, 1, SC_MINING_NONE, 0, 0},
+        {SC_HEAD_COSINE, SC_LOSS_SOFTMAX, SC_OUTPUT_RAW, 0, SC_MINING_NONE, 0, 0},
+        {SC_HEAD_COSINE, SC_LOSS_SOFTMAX, SC_OUTPUT_RAW, 1, SC_MINING_NONE, 0, 0},
+        {SC_HEAD_COSINE, SC_LOSS_TRIPLET, SC_OUTPUT_RAW, 1, SC_MINING_BATCH_HARD, 0, 0},
+        {SC_HEAD_COSINE, SC_LOSS_TRIPLET, SC_OUTPUT_RAW, 0, SC_MINING_BATCH_ALL, 0, 0},
+        {SC_HEAD_EUCLIDEAN, SC_LOSS_TRIPLET, SC_OUTPUT_RAW, 0, SC_MINING_BATCH_HARD, 0, 0},
+        {SC_HEAD_COSINE, SC_LOSS_COSENT, SC_OUTPUT_RAW, 0, SC_MINING_NONE, 0, 0},
+        {SC_HEAD_MLP, SC_LOSS_COSENT, SC_OUTPUT_RAW, 0, SC_MINING_NONE, 0, 0},
+        {SC_HEAD_COSINE, SC_LOSS_ONLINE_CONTRASTIVE, SC_OUTPUT_RAW, 1, SC_MINING_NONE, 0, 0},
+        {SC_HEAD_EUCLIDEAN, SC_LOSS_ONLINE_CONTRASTIVE, SC_OUTPUT_RAW, 0, SC_MINING_NONE, 0, 0},
     };
     for (size_t i = 0; i < sizeof combos / sizeof combos[0]; i++) check_combo(&combos[i]);
 }
@@ -242,7 +311,7 @@ static void initialization_is_seeded_and_scaled(void) {
     mc.output_activation = SC_ACT_IDENTITY;
     mc.output = SC_OUTPUT_RANGE;
     mc.target_max = 1;
-    sc_loss_config lc = {SC_LOSS_MSE, 0, 0};
+    sc_loss_config lc = {SC_LOSS_MSE, 0, 0, SC_MINING_NONE};
     sc_model *a, *b, *c;
     CHECK_OK(sc_model_create(rt, &mc, &lc, 4, 42, &a));
     CHECK_OK(sc_model_create(rt, &mc, &lc, 4, 42, &b));
@@ -303,7 +372,7 @@ static int train(sc_loss_kind loss, sc_optim_kind kind, float lr, int steps, dou
     sc_runtime *rt = test_runtime();
     sc_model_config mc = {.input = 16, .nlayers = 2, .layers = {32, 16}};
     mc.activation = SC_ACT_RELU;
-    sc_loss_config lc = {loss, 0.5f, 10.0f};
+    sc_loss_config lc = {loss, 0.5f, 10.0f, SC_MINING_NONE};
     sc_optim_config oc = {kind, lr, 0.9f, 0.999f, 1e-8f, 0.9f, 0, 0};
     sc_model *m = NULL;
     sc_optimizer *opt = NULL;
@@ -321,7 +390,7 @@ static int train(sc_loss_kind loss, sc_optim_kind kind, float lr, int steps, dou
             *first = total.mean; /* the mean of steps 1-20 */
         if (s == steps - 20 && rc == SC_OK) rc = sc_model_loss_reset(m);
         test_batch tb = {0};
-        if (rc == SC_OK) rc = batch_upload(rt, x, y, B, 16, &tb);
+        if (rc == SC_OK) rc = batch_upload(rt, x, y, NULL, 0, B, 16, &tb);
         unsigned long transfers = rt->transfers;
         if (rc == SC_OK) rc = sc_model_train_pass(m, &tb.b);
         if (rc == SC_OK) rc = sc_optimizer_step(opt, sc_model_params(m), sc_model_grads(m));
@@ -413,7 +482,7 @@ static void bad_configs_are_rejected(void) {
 
 static void model_too_large_for_the_device(void) {
     sc_model_config mc = {.input = 1 << 20, .nlayers = 2, .layers = {1 << 16, 64}};
-    sc_loss_config lc = {SC_LOSS_MSE, 0, 0};
+    sc_loss_config lc = {SC_LOSS_MSE, 0, 0, SC_MINING_NONE};
     sc_model *m = NULL;
     CHECK(sc_model_create(test_runtime(), &mc, &lc, 32, 1, &m) == SC_EINPUT);
     CHECK(m == NULL);

@@ -2,6 +2,7 @@
  * the seed, and a held-out file's rows are all test rows. */
 #include "harness.h"
 
+#include "siamcl/overlap.h"
 #include "siamcl/textdata.h"
 
 #include <string.h>
@@ -58,7 +59,7 @@ static void held_out_file_is_all_test(void) {
     sc_text_data d;
     sc_pairs p;
     CHECK_OK(sc_text_data_load(&c, 1, 1, &d));
-    CHECK_OK(sc_text_pairs(&d, SC_SPLIT_TEST, &p));
+    CHECK_OK(sc_text_pairs(&d, SC_SPLIT_TEST, 0, &p));
     int ok = p.n == d.n && p.left[5] == 5 && p.right[5] == (int32_t)(d.n + 5) &&
              p.target[5] == d.targets[5];
     sc_pairs_free(&p);
@@ -66,5 +67,37 @@ static void held_out_file_is_all_test(void) {
     CHECK(ok, "every row a test pair (i, n + i)");
 }
 
+/* Whether every pair's features are its texts' overlap (pair k: rows left[k], right[k] - n). */
+static int features_match_texts(const sc_text_data *d, const sc_pairs *p, int lc, int rc) {
+    for (size_t k = 0; k < p->n; k++) {
+        float f[SC_OVERLAP_FEATURES];
+        size_t row = (size_t)p->left[k];
+        sc_overlap_features(sc_csv_field(d->csv, row, lc), sc_csv_field(d->csv, row, rc), f);
+        if (memcmp(f, p->features + k * SC_OVERLAP_FEATURES, sizeof f)) return 0;
+    }
+    return 1;
+}
+
+static void pairs_carry_their_overlap(void) {
+    sc_data_config c = tiny();
+    sc_text_data d;
+    sc_pairs p;
+    int lc, rc;
+    CHECK_OK(sc_text_data_load(&c, 1, 0, &d));
+    CHECK_OK(sc_text_pairs(&d, SC_SPLIT_TRAIN, 1, &p));
+    CHECK_OK(sc_csv_column(d.csv, c.left, &lc));
+    CHECK_OK(sc_csv_column(d.csv, c.right, &rc));
+    double sum = 0;
+    for (size_t i = 0; i < p.n * SC_OVERLAP_FEATURES; i++) sum += p.features[i];
+    int in_order = p.nfeatures == SC_OVERLAP_FEATURES && features_match_texts(&d, &p, lc, rc);
+    sc_pairs_shuffle(&p, 5, 0);
+    int shuffled = features_match_texts(&d, &p, lc, rc);
+    sc_pairs_free(&p);
+    sc_text_data_free(&d);
+    CHECK(sum > 0, "some texts overlap");
+    CHECK(in_order && shuffled, "features follow their pairs (%d, after a shuffle %d)", in_order,
+          shuffled);
+}
+
 TEST_MAIN(TEST(splits_never_share_a_group), TEST(split_follows_the_seed),
-          TEST(held_out_file_is_all_test))
+          TEST(held_out_file_is_all_test), TEST(pairs_carry_their_overlap))

@@ -86,7 +86,11 @@ static int random_data(sc_model *m, size_t B, uint64_t seed, bench_data *d) {
     size_t width = (size_t)m->cfg.input;
     int32_t *idx = malloc(2 * B * sizeof *idx);
     float *y = malloc(B * sizeof *y);
-    int rc = idx && y ? SC_OK : sc_error(SC_ERR, "out of memory");
+    size_t nf = B * (size_t)m->cfg.pair_features;
+    float *f =
+        malloc((nf ? nf : 1) * sizeof *f); /* the pairs' own features, if the head reads any */
+    int rc = idx && y && f ? SC_OK : sc_error(SC_ERR, "out of memory");
+    for (size_t i = 0; rc == SC_OK && i < nf; i++) f[i] = sc_rng_uniform(&r);
     for (size_t i = 0; rc == SC_OK && i < 2 * B; i++) idx[i] = (int32_t)i;
     /* 0/1 targets; a text model's range head fits relevance-like targets */
     for (size_t i = 0; rc == SC_OK && i < B; i++)
@@ -94,12 +98,13 @@ static int random_data(sc_model *m, size_t B, uint64_t seed, bench_data *d) {
     if (rc == SC_OK)
         rc = m->cfg.sparse_input ? random_texts(m->rt, 2 * B, width, &r, d)
                                  : random_rows(m->rt, 2 * B, width, &r, &d->in);
-    sc_pairs p = {B, idx, idx + B, y};
+    sc_pairs p = {B, idx, idx + B, y, f, m->cfg.pair_features};
     if (rc == SC_OK) rc = sc_pairs_upload(m->rt, &p, &d->pairs);
     if (rc == SC_OK) rc = sc_model_plan(m, &d->in, &p, B, &d->plan);
-    d->batch = (sc_batch){&d->in, &d->pairs, 0, B, &d->plan, 0};
+    d->batch = (sc_batch){&d->in, &d->pairs, 0, B, &d->plan, 0, 0};
     free(idx);
     free(y);
+    free(f);
     return rc;
 }
 

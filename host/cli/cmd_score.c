@@ -55,12 +55,11 @@ static int score_table(cmd_model *cm, const sc_csv *t, const sc_read_options *o,
     sc_user_rows rows = {0};
     sc_pairs p = {0};
     sc_pairs_dev dev = {0};
-    double loss;
     int rc = cm->kind->read_pairs(cm->rt, &cm->job, t, o, &rows, &p);
     if (rc == SC_OK) rc = sc_pairs_upload(cm->rt, &p, &dev);
     if (rc == SC_OK && !(*scores = malloc((p.n ? p.n : 1) * sizeof **scores)))
         rc = sc_error(SC_ERR, "out of memory");
-    if (rc == SC_OK) rc = sc_score_pairs(cm->m, &rows.in, &dev, *scores, &loss);
+    if (rc == SC_OK) rc = sc_score_pairs(cm->m, &rows.in, &dev, *scores, NULL);
     sc_pairs_dev_free(&dev);
     sc_pairs_free(&p);
     sc_user_rows_free(&rows);

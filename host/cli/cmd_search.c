@@ -2,6 +2,7 @@
 
 #include "siamcl/evaluate.h"
 #include "siamcl/npy.h"
+#include "siamcl/overlap.h"
 
 #include <dirent.h>
 #include <stdlib.h>
@@ -89,21 +90,44 @@ static int catalog_embeddings(sc_model *m, const sc_inputs *in, const char *cach
     return rc;
 }
 
-/* Scores of query q (a row of E floats on the host) against the n catalog embeddings, through
- * the model's head: batches of pairs (q, catalog row). */
-static int score_query(sc_model *m, const float *q, cl_mem catalog, size_t n, cl_mem rep,
-                       float *scores) {
+/* The overlap features of query text q with each of the n catalog texts, on the device, for a
+ * head that reads them ([model] pair_features); *out stays NULL for one that does not. */
+static int query_overlap(sc_model *m, const char *q, const char *const *names, size_t n,
+                         cl_mem *out) {
+    size_t F = (size_t)m->cfg.pair_features;
+    *out = NULL;
+    if (!F) return SC_OK;
+    const char **left = malloc(n * sizeof *left);
+    float *f = malloc(n * F * sizeof *f);
+    int rc = left && f ? SC_OK : sc_error(SC_ERR, "out of memory");
+    for (size_t i = 0; rc == SC_OK && i < n; i++) left[i] = q;
+    if (rc == SC_OK) rc = sc_overlap_rows(left, names, n, f);
+    if (rc == SC_OK) rc = sc_buffer_new(m->rt, n * F * sizeof *f, out);
+    if (rc == SC_OK) rc = sc_upload(m->rt, (sc_view){*out, 0}, f, n * F);
+    free(left);
+    free(f);
+    return rc;
+}
+
+/* Scores of query q (a row of E floats on the host; its text qtext) against the n catalog
+ * embeddings (texts names), through the model's head: batches of pairs (q, catalog row). */
+static int score_query(sc_model *m, const float *q, const char *qtext, cl_mem catalog,
+                       const char *const *names, size_t n, cl_mem rep, float *scores) {
     size_t E = (size_t)sc_model_embedding_width(m), P = m->max_pairs;
     float *rows = malloc(P * E * sizeof *rows);
     if (!rows) return sc_error(SC_ERR, "out of memory");
     for (size_t i = 0; i < P; i++) memcpy(rows + i * E, q, E * sizeof *q);
     int rc = sc_upload(m->rt, (sc_view){rep, 0}, rows, P * E);
     free(rows);
+    cl_mem overlap = NULL;
+    if (rc == SC_OK) rc = query_overlap(m, qtext, names, n, &overlap);
     for (size_t first = 0; first < n && rc == SC_OK; first += P) {
         size_t k = n - first < P ? n - first : P;
-        rc = sc_model_score_embeddings(m, (sc_view){rep, 0}, (sc_view){catalog, first * E}, k);
+        rc = sc_model_score_embeddings(m, (sc_view){rep, 0}, (sc_view){catalog, first * E}, k,
+                                       overlap, first);
         if (rc == SC_OK) rc = sc_download(m->rt, scores + first, sc_model_scores(m), k);
     }
+    sc_buffer_free(overlap);
     return rc;
 }
 
@@ -197,7 +221,8 @@ int cmd_search(int argc, char **argv) {
     int rc = prepare(&s, &args, &o);
     size_t E = rc == SC_OK ? (size_t)sc_model_embedding_width(s.cm.m) : 0;
     for (size_t i = 0; rc == SC_OK && i < s.queries.in.n; i++) {
-        rc = score_query(s.cm.m, s.q + i * E, s.emb_dev, s.catalog.in.n, s.rep, s.scores);
+        rc = score_query(s.cm.m, s.q + i * E, s.queries.names[i], s.emb_dev, s.catalog.names,
+                         s.catalog.in.n, s.rep, s.scores);
         if (rc == SC_OK)
             rc =
                 print_top(s.queries.names[i], s.catalog.names, s.scores, s.catalog.in.n, (size_t)k);

@@ -17,4 +17,8 @@ typedef struct sc_csr {
 
 void sc_csr_free(sc_csr *m);
 
+/* keys[r] = the first row identical to row r (the same indices and values): texts the
+ * featurizer cannot tell apart get one key. */
+int sc_csr_row_keys(const sc_csr *m, float *keys);
+
 #endif

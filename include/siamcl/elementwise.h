@@ -17,4 +17,18 @@ int sc_bias_act_forward(sc_runtime *rt, sc_view y, sc_view b, size_t rows, size_
 int sc_act_bias_backward(sc_runtime *rt, sc_view dy, sc_view y, sc_view db, size_t rows,
                          size_t cols, sc_act act);
 
+/* Inverted dropout of n values at rate in [0, 1): y = x * mask / (1 - rate), each element kept
+ * with probability 1 - rate by a hash of its index, seed (a training step's) and salt (a
+ * layer's), so that the backward pass redraws the same mask: d = d * mask / (1 - rate) in
+ * place. sc_dropout_kept is the mask on the host. */
+typedef struct sc_dropout {
+    float rate;
+    uint64_t seed;
+    uint32_t salt;
+} sc_dropout;
+
+int sc_dropout_forward(sc_runtime *rt, const sc_dropout *d, sc_view x, sc_view y, size_t n);
+int sc_dropout_backward(sc_runtime *rt, const sc_dropout *d, sc_view dy, size_t n);
+int sc_dropout_kept(const sc_dropout *d, size_t k);
+
 #endif

@@ -11,7 +11,8 @@
  * model's (784 vs 64 dimensions), so the baseline searches for the first 1000 test rows. */
 #define SC_RAW_KNN_QUERIES 1000
 
-/* Scores of every pair in p (p->n floats; indices are rows of in) and their mean loss. */
+/* Scores of every pair in p (p->n floats; indices are rows of in) and, unless loss is NULL,
+ * their mean loss. */
 int sc_score_pairs(sc_model *m, const sc_inputs *in, const sc_pairs_dev *p, float *scores,
                    double *loss);
 /* Embeddings of rows first .. first + n - 1 of in into out (n x E floats on the device). */

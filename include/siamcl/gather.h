@@ -5,10 +5,12 @@
 #include "siamcl/pairs.h"
 #include "siamcl/runtime.h"
 
-/* Pairs on the device: left indices, right indices, targets. */
+/* Pairs on the device: left indices, right indices, targets, and the pairs' features (n x
+ * nfeatures floats; NULL when nfeatures is 0). */
 typedef struct sc_pairs_dev {
     size_t n;
-    cl_mem left, right, target;
+    cl_mem left, right, target, features;
+    int nfeatures;
 } sc_pairs_dev;
 
 int sc_pairs_upload(sc_runtime *rt, const sc_pairs *p, sc_pairs_dev *out);
@@ -30,6 +32,9 @@ sc_row_index sc_list_index(cl_mem index, size_t first, size_t n);
 
 /* x (ix->n x width) = the rows ix names of rows (a buffer of rows x width floats). */
 int sc_gather(sc_runtime *rt, cl_mem rows, size_t width, const sc_row_index *ix, sc_view x);
+
+/* x (ix->n floats) = the index of each row ix names. */
+int sc_gather_index(sc_runtime *rt, const sc_row_index *ix, sc_view x);
 
 /* For each of nq query rows, the index of the reference row of largest dot product (cosine
  * when the reference rows are unit vectors). ref is nref x dim, query nq x dim. */

@@ -13,8 +13,9 @@
 typedef struct sc_train_config {
     size_t batch_size;
     int epochs;
-    int patience;     /* epochs without improvement before stopping; 0 never stops early */
-    double min_delta; /* the least fall of the validation loss that counts as improvement */
+    int patience;        /* epochs without improvement before stopping; 0 never stops early */
+    double min_delta;    /* the least fall of the validation loss that counts as improvement */
+    int monitor_quality; /* judge epochs by the validation figure (AUC, Spearman), not loss */
     uint64_t seed;
     long checkpoint_every; /* steps between the run's state saves; 0: each epoch and 5 minutes */
     sc_loss_config loss;
@@ -45,7 +46,8 @@ int sc_model_bag_read(sc_config *cfg, sc_model_config *mc);
  * names the config file and both keys. */
 int sc_model_config_check(const sc_config *cfg, const sc_model_config *mc,
                           const sc_loss_config *loss);
-/* Reads [train] loss, margin (contrastive only) and scale (softmax only). */
+/* Reads [train] loss, margin (contrastive, online_contrastive: 0.5; triplet: 0.2), scale
+ * (softmax, cosent: 20) and mining (triplet: batch_hard). */
 int sc_loss_config_read(sc_config *cfg, sc_loss_config *out);
 /* Reads [train] optimizer, lr, beta1, beta2, eps (adam), momentum (sgd), weight_decay,
  * clip_norm. */
@@ -55,7 +57,7 @@ int sc_optim_config_read(sc_config *cfg, sc_optim_config *out);
 int sc_job_read(sc_config *cfg, sc_job *job);
 
 /* Pairs per batch when scoring: larger than training batches for speed, except for the
- * softmax loss, whose value depends on the batch (its in-batch negatives). */
+ * losses whose value depends on the batch (in-batch negatives, mining, ranking). */
 size_t sc_job_eval_batch(const sc_job *job);
 
 #endif

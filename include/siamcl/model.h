@@ -28,6 +28,8 @@ typedef struct sc_model_config {
     sc_head head;
     int head_nlayers;
     int head_layers[SC_MAX_LAYERS]; /* mlp: hidden widths before the single output */
+    int pair_features; /* mlp: the pairs' own features beside [u, v, |u - v|, u * v] (0: none) */
+    float dropout;     /* training: the rate of inverted dropout on hidden tower and head layers */
     sc_act head_activation;
     sc_output output;
     float target_min, target_max; /* range */
@@ -41,6 +43,7 @@ typedef struct sc_model {
     sc_runtime *rt;
     sc_model_config cfg;
     sc_loss_config loss;
+    uint64_t seed; /* the initialization's, which also seeds dropout's masks */
     sc_dense tower[SC_MAX_LAYERS];
     sc_dense head[SC_MAX_LAYERS + 1];
     int ntower, nhead;
@@ -60,9 +63,12 @@ typedef struct sc_model {
         sc_view dist, sim, score;              /* per pair */
         sc_view dsim, dscore, y;               /* per pair */
         sc_view feat, hact[SC_MAX_LAYERS + 1]; /* mlp head */
-        sc_view grad_a, grad_b;                /* ping-pong scratch for backward */
-        sc_view unit, unit_norm;               /* softmax: unit embeddings when not normalized */
+        sc_view tdrop[SC_MAX_LAYERS], hdrop[SC_MAX_LAYERS]; /* dropout: act[l], hact[l] dropped */
+        sc_view grad_a, grad_b;                             /* ping-pong scratch for backward */
+        sc_view unit, unit_norm; /* softmax: unit embeddings when not normalized */
         cl_mem terms, logits, dlogits, acc;
+        cl_mem loss_work; /* triplet, cosent (sc_triplet_work, sc_cosent_work) */
+        cl_mem keys;      /* softmax, triplet: the batch's 2B row keys */
     } ws;
 } sc_model;
 
@@ -86,14 +92,16 @@ static inline sc_view sc_model_grads(const sc_model *m) {
 
 /* A batch: pairs first .. first + n - 1 of pairs (indices of rows of in, and targets), n at most
  * the model's max_pairs. Training a sparse first layer also names the batch's step of the
- * epoch's plan (sc_model_plan); elsewhere plan is NULL. The model reads the batch during the
- * call and keeps nothing of it. */
+ * epoch's plan (sc_model_plan); elsewhere plan is NULL. tick numbers a training step (dropout
+ * draws its masks from it and the model's seed, so that a resumed run draws the same ones).
+ * The model reads the batch during the call and keeps nothing of it. */
 typedef struct sc_batch {
     const sc_inputs *in;
     const sc_pairs_dev *pairs;
     size_t first, n;
     const sc_sparse_plan_dev *plan;
     size_t step;
+    uint64_t tick;
 } sc_batch;
 
 /* The epoch's plan for a sparse first layer: its pairs in batches of batch pairs (the sparse
@@ -114,8 +122,11 @@ int sc_model_train_pass(sc_model *m, const sc_batch *b);
  * afterwards (ix->n x E floats). */
 int sc_model_embed(sc_model *m, const sc_inputs *in, const sc_row_index *ix);
 /* The head and output map alone on n pairs of embeddings, left and right (n x E each, on the
- * device; n at most max_pairs): sc_model_scores holds the scores afterwards. */
-int sc_model_score_embeddings(sc_model *m, sc_view left, sc_view right, size_t n);
+ * device; n at most max_pairs), and, for a head that reads [model] pair_features, the pairs'
+ * own features from row first of features (pair_features floats a pair; else NULL):
+ * sc_model_scores holds the scores afterwards. */
+int sc_model_score_embeddings(sc_model *m, sc_view left, sc_view right, size_t n, cl_mem features,
+                              size_t first);
 
 /* The results of the last call, in the model's workspace: read them, never write them. */
 static inline sc_view sc_model_scores(const sc_model *m) {

@@ -10,6 +10,10 @@ typedef struct sc_pairs {
     size_t n;
     int32_t *left, *right; /* row indices */
     float *target;
+    /* features of each pair as a whole (n x nfeatures floats), or NULL: what a head may read
+     * beside the two embeddings, such as the overlap of two texts (overlap.h) */
+    float *features;
+    int nfeatures;
 } sc_pairs;
 
 /* Splits 0..n-1 into a kept part and a held-out part of round(fraction * n) indices, chosen by
@@ -25,6 +29,8 @@ int sc_pairs_draw(const uint8_t *labels, const uint32_t *pool, size_t npool, uin
                   uint64_t stream, sc_pairs *out);
 /* Room for n pairs (free with sc_pairs_free; freed on failure). */
 int sc_pairs_alloc(sc_pairs *p, size_t n);
+/* Room for nfeatures features of each of p's pairs (freed with p). */
+int sc_pairs_alloc_features(sc_pairs *p, int nfeatures);
 /* The pairs i of all whose which[i] is keep, in order. */
 int sc_pairs_select(const sc_pairs *all, const uint8_t *which, uint8_t keep, sc_pairs *out);
 /* Shuffles the pairs in place (Fisher-Yates), seeded. */

@@ -38,9 +38,12 @@ int sc_range_forward(sc_runtime *rt, sc_view sim, sc_view params, long ab, sc_vi
 int sc_range_backward(sc_runtime *rt, sc_view sim, sc_view params, long ab, sc_view dscore,
                       sc_view dsim, sc_view grads, size_t pairs, float lo, float hi);
 
-/* f (B x 4D) = [u, v, |u - v|, u * v], the input of the mlp head. */
-int sc_pair_features_forward(sc_runtime *rt, sc_view emb, sc_view f, size_t pairs, size_t dim);
+/* f (B x (4D + nf)) = [u, v, |u - v|, u * v, the pair's own nf features], the input of the mlp
+ * head; cols holds nf floats a pair, the batch's from pair first on (NULL when nf is 0). The
+ * backward pass takes df (the same width) to the embeddings' gradient. */
+int sc_pair_features_forward(sc_runtime *rt, sc_view emb, sc_view f, size_t pairs, size_t dim,
+                             cl_mem cols, size_t first, int nf);
 int sc_pair_features_backward(sc_runtime *rt, sc_view emb, sc_view df, sc_view demb, size_t pairs,
-                              size_t dim);
+                              size_t dim, int nf);
 
 #endif

@@ -15,6 +15,7 @@ typedef struct sc_text_data {
     size_t n;        /* rows */
     sc_csr texts;    /* 2n rows: the left texts, then the right texts */
     float *targets;  /* n */
+    float *overlap;  /* n x SC_OVERLAP_FEATURES: each row's texts' overlap (overlap.h) */
     uint8_t *split;  /* n: SC_SPLIT_* of each row */
     size_t count[3]; /* rows per split */
 } sc_text_data;
@@ -30,8 +31,11 @@ void sc_text_data_free(sc_text_data *d);
 int sc_group_split(const sc_csv *t, int col, size_t n, const int split[3], uint64_t seed,
                    uint8_t *which, size_t count[3], size_t *ngroups);
 
-/* The rows of one split as pairs (left text i, right text n + i), in file order. */
-int sc_text_pairs(const sc_text_data *d, int split, sc_pairs *out);
+/* The rows of one split as pairs (left text i, right text n + i), in file order, with their
+ * overlap features when overlap is set. */
+int sc_text_pairs(const sc_text_data *d, int split, int overlap, sc_pairs *out);
+/* The overlap features of n rows of two columns of t into out (n x SC_OVERLAP_FEATURES). */
+int sc_text_overlap(const sc_csv *t, int left, int right, size_t n, float *out);
 /* The mean target of the training rows. */
 double sc_text_train_mean(const sc_text_data *d);
 /* Writes "row,id,split" for every row (id: the CSV's id column, else the row number), so
