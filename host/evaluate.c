@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 int sc_score_pairs(sc_model *m, const sc_inputs *in, const sc_pairs_dev *p, float *scores,
                    double *loss) {
@@ -69,16 +70,76 @@ static int knn_accuracy(sc_runtime *rt, cl_mem ref, const uint8_t *ref_labels, s
     return rc;
 }
 
-int sc_model_knn(sc_model *m, const sc_inputs *ref, const uint8_t *ref_labels,
-                 const sc_inputs *query, const uint8_t *query_labels, double *acc) {
-    size_t E = (size_t)sc_model_embedding_width(m);
+int sc_ensemble_score_pairs(const sc_ensemble *e, const sc_inputs *in, const sc_pairs_dev *p,
+                            float *scores) {
+    if (e->n == 1) return sc_score_pairs(e->m[0], in, p, scores, NULL);
+    float *s = malloc((p->n ? p->n : 1) * sizeof *s);
+    if (!s) return sc_error(SC_ERR, "out of memory");
+    int rc = SC_OK;
+    for (size_t i = 0; i < p->n; i++) scores[i] = 0.0f;
+    for (int k = 0; k < e->n && rc == SC_OK; k++) {
+        rc = sc_score_pairs(e->m[k], in, p, s, NULL);
+        for (size_t i = 0; rc == SC_OK && i < p->n; i++) scores[i] += s[i] / (float)e->n;
+    }
+    free(s);
+    return rc;
+}
+
+/* The rows of in as the ensemble embeds them: each model's unit embeddings side by side
+ * (n x the sum of their widths, on the device in *out), whose dot products are the sum of the
+ * models' cosines. */
+static int ensemble_embed(const sc_ensemble *e, const sc_inputs *in, cl_mem *out, size_t *dim) {
+    sc_runtime *rt = e->m[0]->rt;
+    size_t n = in->n, width = 0, at = 0;
+    for (int k = 0; k < e->n; k++) width += (size_t)sc_model_embedding_width(e->m[k]);
+    *dim = width;
+    size_t total = n && width ? n * width : 1;
+    float *all = malloc(total * sizeof *all), *one = NULL;
+    cl_mem dev = NULL, norms = NULL;
+    int rc = all ? SC_OK : sc_error(SC_ERR, "out of memory");
+    for (int k = 0; k < e->n && rc == SC_OK; k++) {
+        size_t E = (size_t)sc_model_embedding_width(e->m[k]);
+        free(one);
+        one = malloc((n ? n : 1) * E * sizeof *one);
+        sc_buffer_free(dev), sc_buffer_free(norms);
+        dev = norms = NULL;
+        rc = one ? sc_buffer_new(rt, (n ? n : 1) * E * sizeof(float), &dev)
+                 : sc_error(SC_ERR, "out of memory");
+        if (rc == SC_OK) rc = sc_buffer_new(rt, (n ? n : 1) * sizeof(float), &norms);
+        if (rc == SC_OK) rc = sc_embed_rows(e->m[k], in, 0, n, dev);
+        if (rc == SC_OK)
+            rc = sc_normalize_forward(rt, (sc_view){dev, 0}, (sc_view){dev, 0}, (sc_view){norms, 0},
+                                      n, E);
+        if (rc == SC_OK) rc = sc_download(rt, one, (sc_view){dev, 0}, n * E);
+        for (size_t r = 0; rc == SC_OK && r < n; r++)
+            memcpy(all + r * width + at, one + r * E, E * sizeof *one);
+        at += E;
+    }
+    sc_buffer_free(dev), sc_buffer_free(norms);
+    if (rc == SC_OK) rc = sc_buffer_new(rt, total * sizeof(float), out);
+    if (rc == SC_OK) rc = sc_upload(rt, (sc_view){*out, 0}, all, n * width);
+    free(one);
+    free(all);
+    return rc;
+}
+
+int sc_ensemble_knn(const sc_ensemble *e, const sc_inputs *ref, const uint8_t *ref_labels,
+                    const sc_inputs *query, const uint8_t *query_labels, double *acc) {
+    sc_runtime *rt = e->m[0]->rt;
+    size_t E = (size_t)sc_model_embedding_width(e->m[0]);
     cl_mem r = NULL, q = NULL;
-    int rc = sc_buffer_new(m->rt, ref->n * E * sizeof(float), &r);
-    if (rc == SC_OK) rc = sc_buffer_new(m->rt, query->n * E * sizeof(float), &q);
-    if (rc == SC_OK) rc = sc_embed_rows(m, ref, 0, ref->n, r);
-    if (rc == SC_OK) rc = sc_embed_rows(m, query, 0, query->n, q);
+    int rc = SC_OK;
+    if (e->n == 1) { /* one model: its embeddings stay on the device */
+        rc = sc_buffer_new(rt, ref->n * E * sizeof(float), &r);
+        if (rc == SC_OK) rc = sc_buffer_new(rt, query->n * E * sizeof(float), &q);
+        if (rc == SC_OK) rc = sc_embed_rows(e->m[0], ref, 0, ref->n, r);
+        if (rc == SC_OK) rc = sc_embed_rows(e->m[0], query, 0, query->n, q);
+    } else {
+        rc = ensemble_embed(e, ref, &r, &E);
+        if (rc == SC_OK) rc = ensemble_embed(e, query, &q, &E);
+    }
     if (rc == SC_OK)
-        rc = knn_accuracy(m->rt, r, ref_labels, ref->n, q, query_labels, query->n, E, acc);
+        rc = knn_accuracy(rt, r, ref_labels, ref->n, q, query_labels, query->n, E, acc);
     sc_buffer_free(r);
     sc_buffer_free(q);
     return rc;
@@ -148,11 +209,11 @@ void sc_report_regression_row(sc_report *r, const char *name, const float *score
     v[4] = sc_metric_spearman(scores, targets, n);
 }
 
-int sc_report_regression_test(sc_report *r, sc_model *m, const sc_inputs *in, const sc_pairs *p,
-                              const sc_pairs_dev *dev, double mean) {
+int sc_report_regression_test(sc_report *r, const sc_ensemble *e, const sc_inputs *in,
+                              const sc_pairs *p, const sc_pairs_dev *dev, double mean) {
     float *s = malloc((p->n ? p->n : 1) * sizeof *s);
     int rc = s ? SC_OK : sc_error(SC_ERR, "out of memory");
-    if (rc == SC_OK) rc = sc_score_pairs(m, in, dev, s, NULL);
+    if (rc == SC_OK) rc = sc_ensemble_score_pairs(e, in, dev, s);
     if (rc == SC_OK) {
         sc_report_regression_columns(r);
         sc_report_regression_row(r, "siamcl", s, p->target, p->n);

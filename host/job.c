@@ -1,4 +1,5 @@
 #include "siamcl/job.h"
+#include "siamcl/evaluate.h"
 
 #include <limits.h>
 #include <math.h>
@@ -111,7 +112,7 @@ int sc_features_config_read(sc_config *cfg, sc_features_config *out) {
 static const char *const monitor_names[] = {"loss", "quality", NULL};
 
 static int read_train(sc_config *cfg, sc_train_config *t) {
-    long batch, epochs, patience, seed;
+    long batch, epochs, patience, seed, ensemble, member;
     SC_TRY(sc_cfg_int(cfg, "train", "batch_size", 32, 1, 1 << 16, &batch));
     SC_TRY(sc_cfg_int(cfg, "train", "epochs", 50, 1, 1000000, &epochs));
     SC_TRY(sc_cfg_int(cfg, "train", "patience", 3, 0, 1000000, &patience));
@@ -119,6 +120,10 @@ static int read_train(sc_config *cfg, sc_train_config *t) {
     SC_TRY(sc_cfg_enum(cfg, "train", "monitor", monitor_names, 0, &t->monitor_quality));
     SC_TRY(sc_cfg_int(cfg, "train", "seed", 42, 0, 0x7fffffffL, &seed));
     SC_TRY(sc_cfg_int(cfg, "train", "checkpoint_every", 0, 0, 1L << 40, &t->checkpoint_every));
+    SC_TRY(sc_cfg_int(cfg, "train", "ensemble", 1, 1, SC_ENSEMBLE_MAX, &ensemble));
+    SC_TRY(sc_cfg_int(cfg, "train", "member", 0, 0, SC_ENSEMBLE_MAX - 1, &member));
+    t->ensemble = (int)ensemble;
+    t->member = (int)member;
     t->batch_size = (size_t)batch;
     t->epochs = (int)epochs;
     t->patience = (int)patience;

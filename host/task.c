@@ -36,6 +36,35 @@ void sc_task_close(sc_task *t) {
     memset(t, 0, sizeof *t);
 }
 
+static const char *const member_names[SC_ENSEMBLE_MAX] = {
+    "member_1", "member_2", "member_3", "member_4", "member_5",
+    "member_6", "member_7", "member_8", "member_9", "member_10"};
+
+int sc_task_report(sc_task *t, const sc_ensemble *e, sc_report *out) {
+    SC_TRY(t->kind->report(t, e, out));
+    if (e->n == 1) return SC_OK;
+    if (out->nrows + e->n > SC_REPORT_ROWS)
+        return sc_error(SC_ERR, "a report of %d rows exceeds %d", out->nrows + e->n,
+                        SC_REPORT_ROWS);
+    sc_report alone;
+    memmove(&out->rows[1 + e->n], &out->rows[1], (size_t)(out->nrows - 1) * sizeof out->rows[0]);
+    for (int k = 0; k < e->n; k++) {
+        sc_ensemble one = {&e->m[k], 1};
+        SC_TRY(t->kind->report(t, &one, &alone));
+        out->rows[1 + k] = alone.rows[0];
+        out->rows[1 + k].name = member_names[k];
+    }
+    out->nrows += e->n;
+    size_t len = strlen(out->title);
+    snprintf(out->title + len, sizeof out->title - len, "; siamcl: the mean of %d members' scores",
+             e->n);
+    return SC_OK;
+}
+
+uint64_t sc_task_draw_seed(const sc_task *t) {
+    return t->job->train.seed + (uint64_t)t->job->train.member;
+}
+
 double sc_task_quality(const sc_task *t, const float *scores) {
     return t->quality(scores, t->val.pairs.target, t->val.pairs.n);
 }

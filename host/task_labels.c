@@ -79,7 +79,7 @@ void sc_labelled_close(sc_task *t) {
 
 int sc_labelled_epoch_pairs(sc_task *t, int epoch, sc_pairs *out) {
     const sc_labelled *L = t->state;
-    uint64_t seed = t->job->train.seed;
+    uint64_t seed = sc_task_draw_seed(t);
     SC_TRY(sc_pairs_draw(L->train.labels, L->anchors, L->nanchors, seed,
                          STREAM_EPOCH + (uint64_t)epoch, out));
     sc_pairs_shuffle(out, seed, STREAM_SHUFFLE + (uint64_t)epoch);
@@ -107,7 +107,7 @@ static int baselines(sc_task *t, float *val, float *test, sc_report *out) {
     return SC_OK;
 }
 
-int sc_labelled_report(sc_task *t, sc_model *m, sc_report *out) {
+int sc_labelled_report(sc_task *t, const sc_ensemble *e, sc_report *out) {
     const sc_labelled *L = t->state;
     size_t nv = t->val.pairs.n, nt = t->test.pairs.n;
     float *val = malloc((nv ? nv : 1) * sizeof *val), *test = malloc((nt ? nt : 1) * sizeof *test);
@@ -115,10 +115,10 @@ int sc_labelled_report(sc_task *t, sc_model *m, sc_report *out) {
     int rc = val && test ? SC_OK : sc_error(SC_ERR, "out of memory");
     memset(out, 0, sizeof *out);
     sc_report_binary_columns(out);
-    if (rc == SC_OK) rc = sc_score_pairs(m, t->val.in, &t->val.dev, val, NULL);
-    if (rc == SC_OK) rc = sc_score_pairs(m, t->test.in, &t->test.dev, test, NULL);
+    if (rc == SC_OK) rc = sc_ensemble_score_pairs(e, t->val.in, &t->val.dev, val);
+    if (rc == SC_OK) rc = sc_ensemble_score_pairs(e, t->test.in, &t->test.dev, test);
     if (rc == SC_OK)
-        rc = sc_model_knn(m, &L->train.in, L->train.labels, &L->test.in, L->test.labels, &knn);
+        rc = sc_ensemble_knn(e, &L->train.in, L->train.labels, &L->test.in, L->test.labels, &knn);
     if (rc == SC_OK)
         sc_report_binary_row(out, "siamcl", val, &t->val.pairs, test, &t->test.pairs, knn);
     if (rc == SC_OK) rc = baselines(t, val, test, out);

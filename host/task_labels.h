@@ -32,7 +32,7 @@ typedef struct sc_labelled {
 int sc_labelled_open(sc_task *t, sc_labelled *L, const char *path, double validation);
 void sc_labelled_close(sc_task *t);
 int sc_labelled_epoch_pairs(sc_task *t, int epoch, sc_pairs *out);
-int sc_labelled_report(sc_task *t, sc_model *m, sc_report *out);
+int sc_labelled_report(sc_task *t, const sc_ensemble *e, sc_report *out);
 int sc_labelled_write_files(const sc_task *t, const char *dir);
 
 /* Reads a pairs table's left and right columns, each an index in 0 .. count - 1 (score);

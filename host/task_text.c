@@ -66,15 +66,15 @@ static void close_texts(sc_task *t) {
 static int epoch_pairs(sc_task *t, int epoch, sc_pairs *out) {
     const text_task *x = t->state;
     SC_TRY(sc_text_pairs(&x->d, SC_SPLIT_TRAIN, t->job->model.pair_features > 0, out));
-    sc_pairs_shuffle(out, t->job->train.seed, 1000 + (uint64_t)epoch);
+    sc_pairs_shuffle(out, sc_task_draw_seed(t), 1000 + (uint64_t)epoch);
     return SC_OK;
 }
 
 /* Regression metrics on the test rows beside the constant mean of the training targets. */
-static int report(sc_task *t, sc_model *m, sc_report *out) {
+static int report(sc_task *t, const sc_ensemble *e, sc_report *out) {
     const sc_pairs *tp = &t->test.pairs;
     memset(out, 0, sizeof *out);
-    SC_TRY(sc_report_regression_test(out, m, t->test.in, tp, &t->test.dev, t->job->target_mean));
+    SC_TRY(sc_report_regression_test(out, e, t->test.in, tp, &t->test.dev, t->job->target_mean));
     snprintf(out->title, sizeof out->title, "test: %zu rows", tp->n);
     return SC_OK;
 }

@@ -161,17 +161,17 @@ static void close_pairs(sc_task *t) {
 /* The training pairs, shuffled anew each epoch. */
 static int epoch_pairs(sc_task *t, int epoch, sc_pairs *out) {
     SC_TRY(split_pairs(t->state, SC_SPLIT_TRAIN, out));
-    sc_pairs_shuffle(out, t->job->train.seed, STREAM_EPOCH + (uint64_t)epoch);
+    sc_pairs_shuffle(out, sc_task_draw_seed(t), STREAM_EPOCH + (uint64_t)epoch);
     return SC_OK;
 }
 
 /* Regression metrics on the test pairs beside the training targets' mean and the cosine of
  * the raw vectors. */
-static int report_pairs(sc_task *t, sc_model *m, sc_report *out) {
+static int report_pairs(sc_task *t, const sc_ensemble *e, sc_report *out) {
     const pairs_task *x = t->state;
     const sc_pairs *tp = &t->test.pairs;
     memset(out, 0, sizeof *out);
-    SC_TRY(sc_report_regression_test(out, m, t->test.in, tp, &t->test.dev, t->job->target_mean));
+    SC_TRY(sc_report_regression_test(out, e, t->test.in, tp, &t->test.dev, t->job->target_mean));
     snprintf(out->title, sizeof out->title, "test: %zu pairs", tp->n);
     float *s = malloc((tp->n ? tp->n : 1) * sizeof *s);
     if (!s) return sc_error(SC_ERR, "out of memory");

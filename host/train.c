@@ -3,6 +3,7 @@
 #include "json.h"
 #include "progress.h"
 #include "run_dir.h"
+#include "train_ensemble.h"
 #include "siamcl/checkpoint.h"
 #include "siamcl/evaluate.h"
 #include "siamcl/metrics.h"
@@ -100,7 +101,7 @@ static int setup(run *r) {
     SC_TRY(sc_task_open(r->rt, r->job, NULL, &r->task));
     if (r->task.summary[0]) fprintf(r->o->log, "siamcl: %s\n", r->task.summary);
     SC_TRY(sc_model_create(r->rt, &job->model, &job->train.loss, sc_job_eval_batch(job),
-                           job->train.seed, &r->model));
+                           job->train.seed + (uint64_t)job->train.member, &r->model));
     sc_model *m = r->model;
     SC_TRY(sc_model_optimizer_create(m, &job->train.optim, &r->opt));
     if (!(r->best = malloc(m->nparams * sizeof *r->best))) return sc_error(SC_ERR, "out of memory");
@@ -348,7 +349,8 @@ static int finish(run *r, sc_train_result *out) {
     if (!r->task.test.pairs.n) return SC_OK;
     fprintf(r->o->log, "siamcl: evaluating the best weights (epoch %d) on the test pairs\n",
             r->st.best_epoch);
-    SC_TRY(r->task.kind->report(&r->task, r->model, &out->report));
+    sc_ensemble one = {&r->model, 1};
+    SC_TRY(r->task.kind->report(&r->task, &one, &out->report));
     out->tested = 1;
     return write_metrics(r, &out->report);
 }
@@ -396,6 +398,7 @@ static int finished(const run *r) {
 
 int sc_train(sc_runtime *rt, sc_config *cfg, sc_job *job, const sc_train_options *o,
              sc_train_result *out) {
+    if (job->train.ensemble > 1) return sc_train_ensemble(rt, cfg, job, o, out);
     run r = {.rt = rt, .cfg = cfg, .job = job, .o = o, .dir = {-1}};
     memset(out, 0, sizeof *out);
     interrupted = 0;

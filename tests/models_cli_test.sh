@@ -44,6 +44,16 @@ expect overlap-score 0 '120 scores written' -- "$siamcl" score "$orun" "$data/ti
 expect overlap-search 0 '^  1 +[0-9.]+  ' -- "$siamcl" search "$orun" "$data/tiny_text.csv" --column product_title -k 3 "cordless drill"
 expect overlap-bench 0 'train pairs/s' -- "$siamcl" bench "$tmp/overlap.ini" --batch 8 --seconds 0.05
 
+# ---- an ensemble: members in their folders, scored together ----
+erun=$tmp/ensemble
+expect ensemble-train 0 '^member_2 +[0-9.]+' -- "$siamcl" train "$tmp/images.ini" -o train.ensemble=2 -o output.dir="$erun"
+expect_file ensemble-member "$erun/member-2/config.ini" '^member = 1$'
+expect_file ensemble-metrics "$erun/metrics.json" '"name": "member_1"'
+expect ensemble-eval 0 'siamcl: the mean of 2 members' -- "$siamcl" eval "$erun"
+expect ensemble-score 0 '120 scores written' -- "$siamcl" score "$erun" "$erun/test_pairs.csv" --images "$data/tiny/t10k-images-idx3-ubyte.gz" -o "$tmp/escores.csv"
+expect ensemble-member-alone 0 '^siamcl +[0-9.]+' -- "$siamcl" eval "$erun/member-2"
+expect ensemble-resume 0 'ensemble member 2 of 2' -- "$siamcl" train --resume "$erun" -o train.epochs=3
+
 # ---- bad settings: the file, the line, the key ----
 printf '[data]\nformat = csv\npath = %s/tiny_text.csv\nencoding = latin-1\ngroup = product_uid\nsplit = 60,20,20\n\n[train]\nloss = triplet\n' "$data" >"$tmp/text_triplet.ini"
 expect triplet-without-labels 2 'text_triplet.ini:[0-9]+: .train. loss = .triplet.: triplet needs rows with class labels' -- "$siamcl" train "$tmp/text_triplet.ini" -o output.dir="$tmp/x"
@@ -58,4 +68,7 @@ printf '[data]\npath = %s/tiny\n\n[model]\nhead = mlp\npair_features = overlap\n
 expect pair-features-images 2 'pf_images.ini:6: .model. pair_features = .overlap.: overlap compares the two texts of a pair' -- "$siamcl" train "$tmp/pf_images.ini" -o output.dir="$tmp/x"
 printf '[data]\npath = %s/tiny\n\n[model]\npair_features = overlap\n' "$data" >"$tmp/pf_cosine.ini"
 expect pair-features-cosine 2 'pf_cosine.ini:5: unknown key .model. pair_features .misspelt, or not used with these settings' -- "$siamcl" train "$tmp/pf_cosine.ini" -o output.dir="$tmp/x"
+printf '[data]\npath = %s/tiny\n\n[train]\nensemble = 0\n' "$data" >"$tmp/ensemble0.ini"
+expect ensemble-zero 2 'ensemble0.ini:5: .train. ensemble = .0.: expected an integer in 1..10' -- "$siamcl" train "$tmp/ensemble0.ini" -o output.dir="$tmp/x"
+expect ensemble-embed 2 'embed takes one model, and this run directory is an ensemble of 2: name a member' -- "$siamcl" embed "$erun" "$data/tiny/t10k-images-idx3-ubyte.gz" -o "$tmp/e.npy"
 finish

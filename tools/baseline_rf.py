@@ -18,11 +18,12 @@ Needs Debian's python3-sklearn and python3-numpy (sudo apt-get install python3-s
 import argparse
 import configparser
 import csv
-import json
 import math
 import os
 import sys
 import time
+
+from toollib import read_ini, write_json
 
 SPLITS = ("train", "validation", "test")
 
@@ -51,10 +52,8 @@ Example: tools/baseline_rf.py runs/home_depot""",
 
 def read_config(run_dir):
     path = os.path.join(run_dir, "config.ini")
-    ini = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=(";", "#"))
     try:
-        with open(path, encoding="utf-8") as f:
-            ini.read_file(f)
+        ini = read_ini(path)
     except (OSError, configparser.Error) as e:
         raise Failure(f"{path}: {e}")
     data = ini["data"] if ini.has_section("data") else {}
@@ -224,9 +223,7 @@ def main():
         print(f"{row['name']:<14} " + " ".join(cells))
     out = args.out or os.path.join(args.run_dir, "baseline_rf.json")
     try:
-        with open(out, "w", encoding="utf-8") as f:
-            json.dump(result, f, indent=2, allow_nan=False)
-            f.write("\n")
+        write_json(out, result)
     except OSError as e:
         raise Failure(f"{out}: {e}")
     print(f"wrote {out}")

@@ -3,12 +3,13 @@
 import argparse
 import copy
 import gzip
-import json
 import os
 import sys
 import time
 
 import numpy as np
+
+from toollib import write_json
 
 try:
     import torch
@@ -277,9 +278,7 @@ def main():
     print(f"timing: {row['seconds_per_epoch']:.1f} s/epoch, {row['train_pairs_per_s']:.0f} "
           f"training pairs/s, {infer_pairs_per_s:.0f} inference pairs/s")
     try:
-        with open(args.out, "w") as f:
-            json.dump(row, f, indent=2)
-            f.write("\n")
+        write_json(args.out, row)
     except OSError as e:
         fail(f"{args.out}: {e}")
     print(f"peer_torch: wrote {args.out}")

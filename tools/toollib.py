@@ -1,5 +1,8 @@
 """What the benchmark tools share: failing with the tool's name, running a command in the
-repository root, installing a peer's Debian packages, and describing the machine."""
+repository root, installing a peer's Debian packages, describing the machine, and reading a run's
+config.ini and writing JSON results."""
+import configparser
+import json
 import os
 import platform
 import shlex
@@ -15,6 +18,21 @@ PYTHON = "/usr/bin/python3"  # Debian's, the one python3-torch and python3-numpy
 def fail(msg):
     print(f"{os.path.basename(sys.argv[0])}: {msg}", file=sys.stderr)
     sys.exit(2)
+
+
+def read_ini(path):
+    """An INI file as siamcl reads it (';' and '#' comments); OSError or configparser.Error."""
+    ini = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=(";", "#"))
+    with open(path, encoding="utf-8") as f:
+        ini.read_file(f)
+    return ini
+
+
+def write_json(path, obj):
+    """obj as indented JSON (no NaN) and a newline; OSError when path cannot be written."""
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=2, allow_nan=False)
+        f.write("\n")
 
 
 def run(cmd, env=None, stdin=None):

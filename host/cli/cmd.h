@@ -70,7 +70,7 @@ int cmd_bench(int argc, char **argv);
 extern const char cmd_bench_help[];
 
 /* A trained model as the commands that use one open it: the runtime, the checkpoint's config
- * and job, and the model. */
+ * and job, and the model; for an ensemble's run directory, every member (m is the first). */
 typedef struct cmd_model {
     char path[1100]; /* the checkpoint: the argument, or <run dir>/model.safetensors */
     sc_runtime *rt;
@@ -78,11 +78,17 @@ typedef struct cmd_model {
     sc_job job;
     sc_model *m;
     const sc_task_kind *kind; /* the kind of data it takes */
+    sc_model *members[SC_ENSEMBLE_MAX];
+    sc_config *member_cfg[SC_ENSEMBLE_MAX];
+    sc_ensemble all; /* the members, or m alone */
 } cmd_model;
 
 /* Opens the model that args' first positional argument names (a .safetensors checkpoint or a
- * run directory) on the device args choose. cmd_model_close releases it, opened or not. */
+ * run directory, whose model.safetensors it opens, or whose member-1 .. member-K for an
+ * ensemble) on the device args choose. cmd_model_close releases it, opened or not. */
 int cmd_model_open(const cmd_args *args, cmd_model *cm);
 void cmd_model_close(cmd_model *cm);
+/* Refuses an ensemble for a command that takes one model (embed, search), naming a member. */
+int cmd_model_single(const cmd_model *cm, const char *command);
 
 #endif

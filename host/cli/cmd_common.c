@@ -92,21 +92,70 @@ int cmd_load_config(const cmd_args *args, const char *path, sc_config **cfg) {
     return SC_OK;
 }
 
-int cmd_model_open(const cmd_args *args, cmd_model *cm) {
+/* The members of the ensemble whose run directory is dir: [train] ensemble of its config.ini,
+ * or 0 when dir holds a model.safetensors of its own (or no ensemble's config). */
+static int ensemble_size(const char *dir, int *k) {
+    char path[1100];
     struct stat st;
-    const char *arg = args->positional[0];
-    memset(cm, 0, sizeof *cm);
-    if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
-        snprintf(cm->path, sizeof cm->path, "%s/model.safetensors", arg);
-    else
-        snprintf(cm->path, sizeof cm->path, "%s", arg);
-    SC_TRY(cmd_open_runtime(args, NULL, &cm->rt));
-    SC_TRY(sc_checkpoint_load(cm->rt, cm->path, 0, &cm->cfg, &cm->job, &cm->m));
-    cm->kind = sc_task_kind_of(&cm->job);
+    *k = 0;
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    if (stat(path, &st) == 0) return SC_OK;
+    snprintf(path, sizeof path, "%s/config.ini", dir);
+    sc_config *cfg;
+    if (stat(path, &st) != 0 || sc_config_load(path, &cfg) != SC_OK) return SC_OK;
+    long n;
+    int rc = sc_cfg_int(cfg, "train", "ensemble", 1, 1, SC_ENSEMBLE_MAX, &n);
+    sc_config_free(cfg);
+    *k = rc == SC_OK && n > 1 ? (int)n : 0;
+    return rc;
+}
+
+/* Members 2 .. k of the ensemble in dir (member 1 is cm->m). */
+static int open_members(cmd_model *cm, const char *dir, int k) {
+    for (int i = 1; i < k; i++) {
+        char path[1100];
+        sc_job job;
+        snprintf(path, sizeof path, "%s/member-%d/model.safetensors", dir, i + 1);
+        SC_TRY(sc_checkpoint_load(cm->rt, path, 0, &cm->member_cfg[i], &job, &cm->members[i]));
+        cm->all.n = i + 1;
+    }
     return SC_OK;
 }
 
+int cmd_model_open(const cmd_args *args, cmd_model *cm) {
+    struct stat st;
+    const char *arg = args->positional[0];
+    int members = 0;
+    memset(cm, 0, sizeof *cm);
+    if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
+        SC_TRY(ensemble_size(arg, &members));
+        snprintf(cm->path, sizeof cm->path,
+                 members ? "%s/member-1/model.safetensors" : "%s/model.safetensors", arg);
+    } else {
+        snprintf(cm->path, sizeof cm->path, "%s", arg);
+    }
+    SC_TRY(cmd_open_runtime(args, NULL, &cm->rt));
+    SC_TRY(sc_checkpoint_load(cm->rt, cm->path, 0, &cm->cfg, &cm->job, &cm->m));
+    cm->members[0] = cm->m;
+    cm->all = (sc_ensemble){cm->members, 1};
+    cm->kind = sc_task_kind_of(&cm->job);
+    return open_members(cm, arg, members);
+}
+
+int cmd_model_single(const cmd_model *cm, const char *command) {
+    if (cm->all.n == 1) return SC_OK;
+    return sc_error(SC_EINPUT,
+                    "%s: %s takes one model, and this run directory is an ensemble of %d: name a "
+                    "member's, e.g. %.*s/member-1",
+                    command, command, cm->all.n,
+                    (int)(strlen(cm->path) - strlen("/member-1/model.safetensors")), cm->path);
+}
+
 void cmd_model_close(cmd_model *cm) {
+    for (int i = 1; i < cm->all.n; i++) {
+        sc_model_free(cm->members[i]);
+        sc_config_free(cm->member_cfg[i]);
+    }
     sc_model_free(cm->m);
     sc_config_free(cm->cfg);
     sc_runtime_close(cm->rt);

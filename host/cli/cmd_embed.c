@@ -37,6 +37,7 @@ int cmd_embed(int argc, char **argv) {
     float *emb = NULL;
     size_t n = 0, E = 0;
     int rc = cmd_model_open(&args, &cm);
+    if (rc == SC_OK) rc = cmd_model_single(&cm, "embed");
     if (rc == SC_OK) rc = cm.kind->read_rows(cm.rt, &cm.job, args.positional[1], &o, &rows);
     if (rc == SC_OK) {
         n = rows.in.n;

@@ -40,7 +40,7 @@ static int evaluate(cmd_model *cm, const char *data, const char *json) {
     int rc = sc_task_open(cm->rt, &cm->job, data, &t);
     if (rc == SC_OK && !t.test.pairs.n)
         rc = sc_error(SC_EINPUT, "%s: no test rows", cm->job.data.path);
-    if (rc == SC_OK) rc = t.kind->report(&t, cm->m, &rep);
+    if (rc == SC_OK) rc = sc_task_report(&t, &cm->all, &rep);
     if (rc == SC_OK) sc_report_print(stdout, &rep);
     if (rc == SC_OK && json) rc = write_json(json, &rep);
     sc_task_close(&t);

@@ -59,7 +59,7 @@ static int score_table(cmd_model *cm, const sc_csv *t, const sc_read_options *o,
     if (rc == SC_OK) rc = sc_pairs_upload(cm->rt, &p, &dev);
     if (rc == SC_OK && !(*scores = malloc((p.n ? p.n : 1) * sizeof **scores)))
         rc = sc_error(SC_ERR, "out of memory");
-    if (rc == SC_OK) rc = sc_score_pairs(cm->m, &rows.in, &dev, *scores, NULL);
+    if (rc == SC_OK) rc = sc_ensemble_score_pairs(&cm->all, &rows.in, &dev, *scores);
     sc_pairs_dev_free(&dev);
     sc_pairs_free(&p);
     sc_user_rows_free(&rows);

@@ -164,6 +164,7 @@ static int prepare(search *s, const cmd_args *args, const sc_read_options *o) {
     char cache[1200];
     const char *catalog = args->positional[1], *model = s->cm.path;
     SC_TRY(cmd_model_open(args, &s->cm));
+    SC_TRY(cmd_model_single(&s->cm, "search"));
     if (!s->cm.kind->searchable)
         return sc_error(
             SC_EINPUT,

@@ -42,7 +42,16 @@ const char cmd_train_help[] =
     "with the config in its metadata), last.safetensors, metrics.json, and the task's own\n"
     "files: the validation and test pairs (val_pairs.csv, test_pairs.csv) of image and\n"
     "labelled vector data, the split of every row (split.csv) of text pairs and of a CSV of\n"
-    "vector pairs.\n";
+    "vector pairs.\n"
+    "\n"
+    "[train] ensemble = K trains K models one after the other, each a run of its own in\n"
+    "RUN_DIR/member-1 .. member-K ([train] member = k - 1: initialization, pair draws and\n"
+    "dropout seeded with seed + k - 1, on the split of seed), then tests them together: a\n"
+    "pair's score is the mean of the members' scores, 1-NN goes by the mean of their\n"
+    "cosines. RUN_DIR/metrics.json holds the ensemble's row, each member's and the\n"
+    "baselines'; eval and score of RUN_DIR use the ensemble, and --resume continues the\n"
+    "member that was training. With [train] monitor = quality the best epoch and early\n"
+    "stopping follow the validation figure (AUC, Spearman) instead of the loss.\n";
 
 /* A resumed run's config: the run directory's config.ini, where -o may only extend
  * train.epochs. */
@@ -72,7 +81,11 @@ static void print_result(const sc_train_result *res, const sc_job *job) {
         sc_report_print(stdout, &res->report);
     else
         printf("no test rows ([data] split gives test 0): nothing to evaluate\n");
-    printf("run directory: %s (model.safetensors, metrics.json, history.csv)\n", job->out_dir);
+    if (job->train.ensemble > 1)
+        printf("run directory: %s (member-1 .. member-%d, metrics.json)\n", job->out_dir,
+               job->train.ensemble);
+    else
+        printf("run directory: %s (model.safetensors, metrics.json, history.csv)\n", job->out_dir);
 }
 
 int cmd_train(int argc, char **argv) {

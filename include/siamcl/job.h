@@ -17,6 +17,8 @@ typedef struct sc_train_config {
     double min_delta;    /* the least fall of the validation loss that counts as improvement */
     int monitor_quality; /* judge epochs by the validation figure (AUC, Spearman), not loss */
     uint64_t seed;
+    int ensemble; /* models trained with seeds seed .. seed + ensemble - 1, scored together */
+    int member;   /* an ensemble's member run: its number, 0 .. ensemble - 1 (seed + member) */
     long checkpoint_every; /* steps between the run's state saves; 0: each epoch and 5 minutes */
     sc_loss_config loss;
     sc_optim_config optim;

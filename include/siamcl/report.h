@@ -5,7 +5,7 @@
 
 #include <stdio.h>
 
-enum { SC_REPORT_COLS = 8, SC_REPORT_ROWS = 4 };
+enum { SC_REPORT_COLS = 8, SC_REPORT_ROWS = 16 }; /* rows: an ensemble's members too */
 
 typedef struct sc_report {
     char title[256]; /* the line above the table: what was tested, and how */

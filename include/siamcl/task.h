@@ -11,6 +11,7 @@
 #ifndef SIAMCL_TASK_H
 #define SIAMCL_TASK_H
 
+#include "siamcl/evaluate.h"
 #include "siamcl/job.h"
 #include "siamcl/model.h"
 #include "siamcl/report.h"
@@ -52,8 +53,8 @@ typedef struct sc_task_kind {
     void (*close)(sc_task *t);
     /* Epoch e's training pairs (indices into t->train), in training order. */
     int (*epoch_pairs)(sc_task *t, int epoch, sc_pairs *out);
-    /* The model and the baselines on the test pairs. */
-    int (*report)(sc_task *t, sc_model *m, sc_report *out);
+    /* The model (an ensemble's mean score) and the baselines on the test pairs. */
+    int (*report)(sc_task *t, const sc_ensemble *e, sc_report *out);
     /* The task's own files in the run directory dir. */
     int (*write_files)(const sc_task *t, const char *dir);
     /* A user's file of inputs for the model (embed, search), each with a name; NULL when the
@@ -89,6 +90,12 @@ const sc_task_kind *sc_task_kind_of(const sc_job *job);
 int sc_task_open(sc_runtime *rt, sc_job *job, const char *data, sc_task *t);
 void sc_task_close(sc_task *t);
 
+/* The seed of t's epoch draws: [train] seed, plus an ensemble member's number, so that members
+ * see their own orders of the same split (the split follows [train] seed alone). */
+uint64_t sc_task_draw_seed(const sc_task *t);
+/* The kind's report of the ensemble's mean scores; with more than one model, each model's own
+ * row follows the ensemble's (named member_1 ..). */
+int sc_task_report(sc_task *t, const sc_ensemble *e, sc_report *out);
 /* The validation figure of scores of t's validation pairs. */
 double sc_task_quality(const sc_task *t, const float *scores);
 
