@@ -226,7 +226,23 @@ static void featurize_checks_its_config(void) {
     CHECK(test_error_has("all off"), "message: %s", sc_last_error());
 }
 
-TEST_MAIN(TEST(fnv1a_known_values), TEST(hand_worked_example), TEST(short_and_non_ascii_words),
-          TEST(texts_without_words_give_empty_rows), TEST(families_switch_on_and_off),
-          TEST(weightings), TEST(deterministic_sorted_and_merged), TEST(config_defaults_and_values),
-          TEST(bad_configs_name_the_key), TEST(featurize_checks_its_config))
+/* Texts that featurize alike share a key (the first such row); any other text has its own. */
+static void row_keys_name_identical_rows(void) {
+    sc_features_config c = {1, 1, 0, 1u << 12, SC_WEIGHT_COUNT};
+    const char *texts[] = {"deck screws", "Deck  Screws!", "deck screw", "", "?", "deck screws"};
+    sc_csr m;
+    float keys[6];
+    CHECK_OK(sc_featurize(&c, texts, 6, &m));
+    int rc = sc_csr_row_keys(&m, keys);
+    sc_csr_free(&m);
+    CHECK(rc == SC_OK, "%s", sc_last_error());
+    const float want[6] = {0, 0, 2, 3, 3, 0}; /* case and punctuation hash alike; no words too */
+    for (int i = 0; i < 6; i++)
+        CHECK(keys[i] == want[i], "text %d: key %g, not %g", i, keys[i], want[i]);
+}
+
+TEST_MAIN(TEST(fnv1a_known_values), TEST(row_keys_name_identical_rows), TEST(hand_worked_example),
+          TEST(short_and_non_ascii_words), TEST(texts_without_words_give_empty_rows),
+          TEST(families_switch_on_and_off), TEST(weightings), TEST(deterministic_sorted_and_merged),
+          TEST(config_defaults_and_values), TEST(bad_configs_name_the_key),
+          TEST(featurize_checks_its_config))

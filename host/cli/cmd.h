@@ -79,6 +79,7 @@ typedef struct cmd_model {
     sc_model *m;
     const sc_task_kind *kind; /* the kind of data it takes */
     sc_model *members[SC_ENSEMBLE_MAX];
+    char member_path[SC_ENSEMBLE_MAX][1100]; /* each member's checkpoint (0: path) */
     sc_config *member_cfg[SC_ENSEMBLE_MAX];
     sc_ensemble all; /* the members, or m alone */
 } cmd_model;
@@ -88,7 +89,7 @@ typedef struct cmd_model {
  * ensemble) on the device args choose. cmd_model_close releases it, opened or not. */
 int cmd_model_open(const cmd_args *args, cmd_model *cm);
 void cmd_model_close(cmd_model *cm);
-/* Refuses an ensemble for a command that takes one model (embed, search), naming a member. */
+/* Refuses an ensemble for a command that takes one model (embed), naming a member. */
 int cmd_model_single(const cmd_model *cm, const char *command);
 
 #endif

@@ -113,9 +113,9 @@ static int ensemble_size(const char *dir, int *k) {
 /* Members 2 .. k of the ensemble in dir (member 1 is cm->m). */
 static int open_members(cmd_model *cm, const char *dir, int k) {
     for (int i = 1; i < k; i++) {
-        char path[1100];
+        char *path = cm->member_path[i];
         sc_job job;
-        snprintf(path, sizeof path, "%s/member-%d/model.safetensors", dir, i + 1);
+        snprintf(path, sizeof cm->member_path[i], "%s/member-%d/model.safetensors", dir, i + 1);
         SC_TRY(sc_checkpoint_load(cm->rt, path, 0, &cm->member_cfg[i], &job, &cm->members[i]));
         cm->all.n = i + 1;
     }
@@ -137,6 +137,7 @@ int cmd_model_open(const cmd_args *args, cmd_model *cm) {
     SC_TRY(cmd_open_runtime(args, NULL, &cm->rt));
     SC_TRY(sc_checkpoint_load(cm->rt, cm->path, 0, &cm->cfg, &cm->job, &cm->m));
     cm->members[0] = cm->m;
+    snprintf(cm->member_path[0], sizeof cm->member_path[0], "%s", cm->path);
     cm->all = (sc_ensemble){cm->members, 1};
     cm->kind = sc_task_kind_of(&cm->job);
     return open_members(cm, arg, members);

@@ -24,6 +24,9 @@ const char cmd_search_help[] =
     "modification time) and the column, so a changed model or catalog is embedded afresh (and\n"
     "stale caches of the model are removed).\n"
     "\n"
+    "An ensemble's run directory ranks by the mean of its members' scores (each member's\n"
+    "catalog embeddings cached beside its own checkpoint).\n"
+    "\n"
     "  MODEL          a text or vector model: a .safetensors checkpoint or a run directory\n"
     "  --column NAME  text: the catalog's column to search (e.g. product_title)\n"
     "  -k N           how many results per query (default 10)\n"
@@ -155,48 +158,83 @@ static int print_top(const char *query, const char *const *names, const float *s
 typedef struct search {
     cmd_model cm;
     sc_user_rows catalog, queries;
-    float *emb, *scores, *q;
-    cl_mem emb_dev, rep;
+    float *scores; /* queries x catalog rows: the members' mean */
 } search;
 
-/* The model, the catalog and its embeddings on the device, and the queries' embeddings. */
-static int prepare(search *s, const cmd_args *args, const sc_read_options *o) {
+/* One model's embeddings of the catalog (host and device) and of the queries, and its
+ * repeated-query buffer. */
+typedef struct member {
+    float *emb, *q, *s;
+    cl_mem emb_dev, rep;
+} member;
+
+static void member_free(member *e) {
+    free(e->emb), free(e->q), free(e->s);
+    sc_buffer_free(e->emb_dev);
+    sc_buffer_free(e->rep);
+}
+
+/* The embeddings model k needs: the catalog's (cached beside its checkpoint) and the queries'. */
+static int member_embed(search *s, int k, const char *catalog, const sc_read_options *o,
+                        member *e) {
     char cache[1200];
-    const char *catalog = args->positional[1], *model = s->cm.path;
-    SC_TRY(cmd_model_open(args, &s->cm));
-    SC_TRY(cmd_model_single(&s->cm, "search"));
-    if (!s->cm.kind->searchable)
-        return sc_error(
-            SC_EINPUT,
-            "%s: search needs a text model or a vector model ([data] format = csv or npy)", model);
-    sc_model *m = s->cm.m;
-    size_t E = (size_t)sc_model_embedding_width(m);
-    SC_TRY(s->cm.kind->read_rows(s->cm.rt, &s->cm.job, catalog, o, &s->catalog));
-    if (!s->catalog.in.n) return sc_error(SC_EINPUT, "%s: no rows to search", catalog);
-    SC_TRY(cache_path(model, catalog, o->column ? o->column : "", cache, sizeof cache));
-    SC_TRY(catalog_embeddings(m, &s->catalog.in, cache, &s->emb));
-    SC_TRY(sc_buffer_new(s->cm.rt, s->catalog.in.n * E * sizeof(float), &s->emb_dev));
-    SC_TRY(sc_upload(s->cm.rt, (sc_view){s->emb_dev, 0}, s->emb, s->catalog.in.n * E));
-    SC_TRY(s->cm.kind->read_queries(s->cm.rt, &s->cm.job, (const char *const *)args->positional + 2,
-                                    args->npositional - 2, &s->queries));
-    size_t nq = s->queries.in.n;
+    sc_model *m = s->cm.all.m[k];
+    size_t E = (size_t)sc_model_embedding_width(m), n = s->catalog.in.n, nq = s->queries.in.n;
+    SC_TRY(
+        cache_path(s->cm.member_path[k], catalog, o->column ? o->column : "", cache, sizeof cache));
+    SC_TRY(catalog_embeddings(m, &s->catalog.in, cache, &e->emb));
+    SC_TRY(sc_buffer_new(s->cm.rt, n * E * sizeof(float), &e->emb_dev));
+    SC_TRY(sc_upload(s->cm.rt, (sc_view){e->emb_dev, 0}, e->emb, n * E));
     cl_mem qdev = NULL;
     int rc = sc_buffer_new(s->cm.rt, (nq ? nq : 1) * E * sizeof(float), &qdev);
     if (rc == SC_OK) rc = sc_embed_rows(m, &s->queries.in, 0, nq, qdev);
-    if (rc == SC_OK && !(s->q = malloc((nq ? nq : 1) * E * sizeof *s->q)))
+    if (rc == SC_OK && !(e->q = malloc((nq ? nq : 1) * E * sizeof *e->q)))
         rc = sc_error(SC_ERR, "out of memory");
-    if (rc == SC_OK) rc = sc_download(s->cm.rt, s->q, (sc_view){qdev, 0}, nq * E);
+    if (rc == SC_OK) rc = sc_download(s->cm.rt, e->q, (sc_view){qdev, 0}, nq * E);
     sc_buffer_free(qdev);
     SC_TRY(rc);
-    SC_TRY(sc_buffer_new(s->cm.rt, m->max_pairs * E * sizeof(float), &s->rep));
-    s->scores = malloc(s->catalog.in.n * sizeof *s->scores);
-    return s->scores ? SC_OK : sc_error(SC_ERR, "out of memory");
+    if (!(e->s = malloc(n * sizeof *e->s))) return sc_error(SC_ERR, "out of memory");
+    return sc_buffer_new(s->cm.rt, m->max_pairs * E * sizeof(float), &e->rep);
+}
+
+/* Adds model k's scores of every query against the catalog, over the members, to s->scores. */
+static int member_scores(search *s, int k, const char *catalog, const sc_read_options *o) {
+    member e = {0};
+    sc_model *m = s->cm.all.m[k];
+    size_t E = (size_t)sc_model_embedding_width(m), n = s->catalog.in.n;
+    int rc = member_embed(s, k, catalog, o, &e);
+    for (size_t i = 0; rc == SC_OK && i < s->queries.in.n; i++) {
+        rc = score_query(m, e.q + i * E, s->queries.names[i], e.emb_dev, s->catalog.names, n, e.rep,
+                         e.s);
+        for (size_t j = 0; rc == SC_OK && j < n; j++)
+            s->scores[i * n + j] += e.s[j] / (float)s->cm.all.n;
+    }
+    member_free(&e);
+    return rc;
+}
+
+/* The model (every member of an ensemble), the catalog and the queries, all scored. */
+static int prepare(search *s, const cmd_args *args, const sc_read_options *o) {
+    const char *catalog = args->positional[1];
+    SC_TRY(cmd_model_open(args, &s->cm));
+    if (!s->cm.kind->searchable)
+        return sc_error(
+            SC_EINPUT,
+            "%s: search needs a text model or a vector model ([data] format = csv or npy)",
+            s->cm.path);
+    SC_TRY(s->cm.kind->read_rows(s->cm.rt, &s->cm.job, catalog, o, &s->catalog));
+    if (!s->catalog.in.n) return sc_error(SC_EINPUT, "%s: no rows to search", catalog);
+    SC_TRY(s->cm.kind->read_queries(s->cm.rt, &s->cm.job, (const char *const *)args->positional + 2,
+                                    args->npositional - 2, &s->queries));
+    size_t cells = s->queries.in.n * s->catalog.in.n;
+    if (!(s->scores = calloc(cells ? cells : 1, sizeof *s->scores)))
+        return sc_error(SC_ERR, "out of memory");
+    for (int k = 0; k < s->cm.all.n; k++) SC_TRY(member_scores(s, k, catalog, o));
+    return SC_OK;
 }
 
 static void release(search *s) {
-    free(s->scores), free(s->q), free(s->emb);
-    sc_buffer_free(s->emb_dev);
-    sc_buffer_free(s->rep);
+    free(s->scores);
     sc_user_rows_free(&s->catalog);
     sc_user_rows_free(&s->queries);
     cmd_model_close(&s->cm);
@@ -220,14 +258,9 @@ int cmd_search(int argc, char **argv) {
         return sc_error(SC_EINPUT, "search: -k %s: expected a count", k_arg);
     search s = {0};
     int rc = prepare(&s, &args, &o);
-    size_t E = rc == SC_OK ? (size_t)sc_model_embedding_width(s.cm.m) : 0;
-    for (size_t i = 0; rc == SC_OK && i < s.queries.in.n; i++) {
-        rc = score_query(s.cm.m, s.q + i * E, s.queries.names[i], s.emb_dev, s.catalog.names,
-                         s.catalog.in.n, s.rep, s.scores);
-        if (rc == SC_OK)
-            rc =
-                print_top(s.queries.names[i], s.catalog.names, s.scores, s.catalog.in.n, (size_t)k);
-    }
+    size_t n = s.catalog.in.n;
+    for (size_t i = 0; rc == SC_OK && i < s.queries.in.n; i++)
+        rc = print_top(s.queries.names[i], s.catalog.names, s.scores + i * n, n, (size_t)k);
     release(&s);
     return rc;
 }
