@@ -35,6 +35,34 @@ def write_json(path, obj):
         f.write("\n")
 
 
+def load_json(path):
+    """A JSON file; fails naming it when it cannot be read or parsed."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        fail(f"{path}: {e}")
+
+
+def named_row(rows, name, path):
+    """The row called name of a results file's rows (path names the file when it has none)."""
+    for r in rows:
+        if r.get("name") == name:
+            return r
+    fail(f"{path}: no row named {name}")
+
+
+def mean_spread(values):
+    """'mean ± sample standard deviation' of the values (one value alone; '-' with a None)."""
+    if any(v is None for v in values):
+        return "-"
+    if len(values) == 1:
+        return f"{values[0]:.4f}"
+    mean = sum(values) / len(values)
+    sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+    return f"{mean:.4f} ± {sd:.4f}"
+
+
 def run(cmd, env=None, stdin=None):
     """stdout and stderr of cmd (run in the repository root, with env added to the
     environment and the text stdin as its input); fails on a non-zero exit."""
