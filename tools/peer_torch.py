@@ -14,6 +14,9 @@ and the validation and test pairs are drawn here. Mirrored:
   the last, shared by both sides of a pair; its output L2-normalized (u / max(|u|, 1e-12))
   with [model] normalize = true; the cosine head, raw output; torch's default initialization,
   not siamcl's;
+- [model] dropout = p (host/model.c's hidden_output): in training, torch.nn.Dropout(p) on the
+  output of every hidden tower layer, after its activation (not on the embedding, the last
+  layer's output); the masks drawn by torch's generator, not siamcl's hash; off in evaluation;
 - [train] loss = mse: (cosine - target)^2, the mean over the batch;
 - [train] loss = softmax, cl/loss.cl's softmax_rows (sentence-transformers'
   MultipleNegativesRankingLoss with in-batch negatives): for a batch of B pairs
@@ -24,6 +27,17 @@ and the validation and test pairs are drawn here. Mirrored:
   key(r_i) = key(r_j), an image's key being its class label. An epoch's loss, training or
   validation, is the sum of its batches' terms over the sum of their targets, the validation
   pairs taken in batches of [train] batch_size in file order;
+- [train] loss = triplet, tests/reference.c's ref_triplet (cl/loss.cl's triplet_anchors): over
+  the 2B rows of a batch (its left rows, then its right rows), keyed by their class labels,
+  D(a, b) = 1 - cos(x_a, x_b) of the embeddings and the terms
+  max(0, D(a, p) - D(a, n) + [train] margin), by [train] mining: none, for each pair i whose
+  rows share their key, anchor a = left row i, p = right row i and n = the first right row
+  j = i + 1, i + 2, ... (mod B) of another key, the mean over these anchors; batch_hard, for
+  each row a with another row of its key and a row of another key, its farthest p (p != a) and
+  nearest n, the mean over these rows; batch_all, every (a, p, n) with p != a of a's key and n
+  of another, the mean over the triplets whose term is positive; 0 for a batch without any.
+  An epoch's loss, training or validation, is the mean of its batches' losses weighted by
+  their pairs, the validation pairs taken in batches of [train] batch_size in file order;
 - Adam with [train] lr, beta1, beta2, eps, batches of [train] batch_size;
 - host/train.c's early stopping by [train] monitor: loss (the validation loss; an epoch
   improves when it falls by more than min_delta) or quality (the validation ROC-AUC; when it
@@ -39,7 +53,7 @@ and the validation and test pairs are drawn here. Mirrored:
   1-NN accuracy against all training images by cosine; the row "pytorch" (an ensemble's mean),
   then each model's own (member_1 .. member_K) when K > 1, as siamcl's metrics.json.
 Refused, with the setting named: another [data] format or [model] input, another head, output,
-output_activation, activation, loss, optimizer or monitor, dropout, weight decay, gradient
+output_activation, activation, loss, mining, optimizer or monitor, weight decay, gradient
 clipping, and a member's run directory (RUN_DIR/member-k, whose config has [train] member =
 k - 1; give the ensemble's). [train] epochs, batch_size and seed are the defaults of --epochs,
 --batch and --seed.
@@ -72,6 +86,7 @@ except ImportError:
 EVAL_BATCH = 256
 ACTS = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid,
         "identity": torch.nn.Identity}
+MININGS = ("none", "batch_hard", "batch_all")
 
 
 def fail(msg):
@@ -106,8 +121,11 @@ def read_recipe(path):
                 m.get("output_activation", "identity") == "identity",
             "[model] head = cosine": m.get("head", "cosine") == "cosine",
             "[model] output = raw": m.get("output", "raw") == "raw",
-            "[model] dropout = 0": m.getfloat("dropout", 0.0) == 0,
-            "[train] loss = mse or softmax": t.get("loss", "mse") in ("mse", "softmax"),
+            "[model] dropout in [0, 1)": 0 <= m.getfloat("dropout", 0.0) < 1,
+            "[train] loss = mse, softmax or triplet":
+                t.get("loss", "mse") in ("mse", "softmax", "triplet"),
+            f"[train] mining among {', '.join(MININGS)}":
+                t.get("mining", "batch_hard") in MININGS,
             "[train] optimizer = adam": t.get("optimizer", "adam") == "adam",
             "[train] weight_decay = 0": t.getfloat("weight_decay", 0.0) == 0,
             "[train] clip_norm = 0": t.getfloat("clip_norm", 0.0) == 0,
@@ -117,7 +135,9 @@ def read_recipe(path):
             "layers": [int(x) for x in m.get("layers", "256,128,64").split(",")],
             "activation": m.get("activation", "relu"),
             "normalize": m.getboolean("normalize", False),
+            "dropout": m.getfloat("dropout", 0.0),
             "loss": t.get("loss", "mse"), "scale": t.getfloat("scale", 20.0),
+            "mining": t.get("mining", "batch_hard"), "margin": t.getfloat("margin", 0.2),
             "lr": t.getfloat("lr", 1e-3),
             "betas": (t.getfloat("beta1", 0.9), t.getfloat("beta2", 0.999)),
             "eps": t.getfloat("eps", 1e-8), "batch": t.getint("batch_size", 32),
@@ -233,8 +253,12 @@ class Siamese(torch.nn.Module):
         widths = [784] + recipe["layers"]
         layers = []
         for a, b in zip(widths, widths[1:]):
-            layers += [torch.nn.Linear(a, b), ACTS[recipe["activation"]]()]
-        self.tower = torch.nn.Sequential(*layers[:-1])  # no activation after the last layer
+            if layers:  # a hidden layer's output: its activation, then dropout when training
+                layers.append(ACTS[recipe["activation"]]())
+                if recipe["dropout"]:
+                    layers.append(torch.nn.Dropout(recipe["dropout"]))
+            layers.append(torch.nn.Linear(a, b))
+        self.tower = torch.nn.Sequential(*layers)
         self.normalize = recipe["normalize"]
 
     def embed(self, x):
@@ -260,10 +284,45 @@ def softmax_terms(ea, eb, keys_left, keys_right, target, scale):
     return target * (torch.logsumexp(logits, 1) - logits.diagonal())
 
 
+def triplet_loss(emb, keys, mining, margin):
+    """tests/reference.c's ref_triplet of the 2B rows of emb (the left rows, then the right
+    rows) keyed by keys, with the cosine head's distance, as the docstring says."""
+    norm = emb.norm(dim=1)
+    dist = 1 - emb @ emb.T / (norm[:, None] * norm).clamp_min(1e-12)
+    same = keys[:, None] == keys
+    pos = same & ~torch.eye(len(keys), dtype=torch.bool)
+    if mining == "none":
+        pairs = len(keys) // 2
+        a = torch.arange(pairs)
+        # the right rows after a cyclically, a's own (of its key) last
+        j = (a[:, None] + torch.arange(1, pairs + 1)) % pairs
+        other = ~same[a[:, None], pairs + j]
+        a = a[(keys[a] == keys[pairs + a]) & other.any(1)]
+        n = pairs + j[a, other[a].int().argmax(1)]  # the first of another key
+        terms = F.relu(dist[a, pairs + a] - dist[a, n] + margin)
+        count = len(a)
+    elif mining == "batch_hard":
+        rows = pos.any(1) & (~same).any(1)
+        far = dist.masked_fill(~pos, float("-inf")).max(1).values
+        near = dist.masked_fill(same, float("inf")).min(1).values
+        terms = F.relu(far[rows] - near[rows] + margin)
+        count = len(terms)
+    else:
+        a, p = pos.nonzero(as_tuple=True)  # every (a, p), then every n of another key
+        terms = F.relu(dist[a, p, None] - dist[a] + margin)[~same[a]]
+        count = torch.count_nonzero(terms).item()
+    return terms.sum() / max(count, 1)
+
+
 def batch_loss(recipe, model, x, labels, left, right, target):
-    """The batch's loss and its weight: the pairs (mse), the sum of the targets (softmax)."""
+    """The batch's loss and its weight: the pairs (mse, triplet), the sum of the targets
+    (softmax)."""
     if recipe["loss"] == "mse":
         return F.mse_loss(model(x[left], x[right]), target), len(target)
+    if recipe["loss"] == "triplet":
+        rows = torch.cat([left, right])
+        return triplet_loss(model.embed(x[rows]), labels[rows], recipe["mining"],
+                            recipe["margin"]), len(target)
     terms = softmax_terms(*model.pair(x[left], x[right]), labels[left], labels[right], target,
                           recipe["scale"])
     weight = target.sum().item()
@@ -279,16 +338,24 @@ def scores(model, x, left, right):
 
 
 @torch.no_grad()
-def softmax_loss(recipe, model, x, labels, pairs):
-    """The softmax loss of the pairs in batches of the training batch size, in order."""
+def batchwise_loss(recipe, model, x, labels, pairs):
+    """The softmax or triplet loss of the pairs in batches of the training batch size, in
+    order: the sum of the softmax terms over the sum of the targets; the mean of the triplet
+    batch losses weighted by their pairs."""
     model.eval()
     left, right, target = (torch.from_numpy(a) for a in pairs)
     b, total = recipe["batch"], 0.0
     for i in range(0, len(left), b):
         lb, rb = left[i:i + b], right[i:i + b]
-        total += softmax_terms(*model.pair(x[lb], x[rb]), labels[lb], labels[rb],
-                               target[i:i + b], recipe["scale"]).double().sum().item()
-    return total / max(target.double().sum().item(), 1)
+        if recipe["loss"] == "softmax":
+            total += softmax_terms(*model.pair(x[lb], x[rb]), labels[lb], labels[rb],
+                                   target[i:i + b], recipe["scale"]).double().sum().item()
+        else:
+            rows = torch.cat([lb, rb])
+            total += triplet_loss(model.embed(x[rows]), labels[rows], recipe["mining"],
+                                  recipe["margin"]).item() * len(lb)
+    weight = target.double().sum().item() if recipe["loss"] == "softmax" else len(target)
+    return total / max(weight, 1)
 
 
 @torch.no_grad()
@@ -342,7 +409,7 @@ def train(recipe, seed, draws, epochs, xtr, y_train, anchors, val):
         train_pairs += len(left)
         s = scores(model, xtr, val[0], val[1])
         val_loss = (float(np.mean((s.astype(np.float64) - val[2]) ** 2))
-                    if recipe["loss"] == "mse" else softmax_loss(recipe, model, xtr, labels, val))
+                    if recipe["loss"] == "mse" else batchwise_loss(recipe, model, xtr, labels, val))
         if not np.isfinite(val_loss):
             fail(f"seed {seed}: the validation loss is not finite after epoch {epoch}")
         val_auc = auc(s, val[2])
@@ -407,11 +474,12 @@ def main():
         "config.ini (without --run, siamcl's defaults: a shared tower 784-256-128-64 (ReLU), "
         "cosine score, MSE loss against the 0/1 target, Adam lr 1e-3, batch 32, early "
         "stopping on validation loss (patience 3, min_delta 1e-3, best weights restored)); "
-        "the softmax loss, monitor = quality and ensembles are mirrored too (the module's "
-        "docstring lists what exactly). Each epoch draws, for every training anchor, one "
-        "positive and one negative pair. Test metrics (MSE, MAE, ROC-AUC, accuracy at the "
-        "validation-best threshold, 1-NN accuracy over all training images) and timings are "
-        "printed and written as JSON: the row pytorch and, for an ensemble, member_1 ...")
+        "the softmax and triplet losses, dropout, monitor = quality and ensembles are "
+        "mirrored too (the module's docstring lists what exactly). Each epoch draws, for "
+        "every training anchor, one positive and one negative pair. Test metrics (MSE, MAE, "
+        "ROC-AUC, accuracy at the validation-best threshold, 1-NN accuracy over all training "
+        "images) and timings are printed and written as JSON: the row pytorch and, for an "
+        "ensemble, member_1 ...")
     ap.add_argument("--run", metavar="DIR", help="siamcl run directory: train with its "
                     "config.ini's recipe, evaluate on its val_pairs.csv and test_pairs.csv and "
                     "train on every training image outside the validation pairs (default: "
@@ -421,8 +489,9 @@ def main():
                     "(default: %(default)s)")
     ap.add_argument("--epochs", type=int, help="most epochs of each model (default: the run's "
                     "[train] epochs, 50 without --run)")
-    ap.add_argument("--batch", type=int, help="training batch, and the softmax loss's "
-                    "validation batch (default: the run's [train] batch_size, 32 without --run)")
+    ap.add_argument("--batch", type=int, help="training batch, and the softmax and triplet "
+                    "losses' validation batch (default: the run's [train] batch_size, 32 "
+                    "without --run)")
     ap.add_argument("--seed", type=int, help="seed of the weights, the hold-out and the pairs; "
                     "epoch e draws with seed+e; an ensemble's model k uses seed+k-1 (default: "
                     "the run's [train] seed, 42 without --run)")
@@ -453,8 +522,12 @@ def main():
         anchors = np.setdiff1d(np.arange(len(x_train)), held)
         val = draw_pairs(y_train, held, rng)
         test = draw_pairs(y_test, np.arange(len(x_test)), rng)
-    settings = [f"{args.threads} threads", f"batch {recipe['batch']}", f"loss {recipe['loss']}",
+    loss = recipe["loss"]
+    if loss == "triplet":
+        loss += f" ({recipe['mining']}, margin {recipe['margin']:g})"
+    settings = [f"{args.threads} threads", f"batch {recipe['batch']}", f"loss {loss}",
                 f"monitor {recipe['monitor']}"]
+    settings += [f"dropout {recipe['dropout']:g}"] if recipe["dropout"] else []
     settings += [f"ensemble of {size}"] if size > 1 else []
     print(f"peer_torch: {len(anchors)} training anchors, {len(val[0])} validation pairs, "
           f"{len(test[0])} test pairs, {', '.join(settings)}")
