@@ -23,6 +23,7 @@ done
 expect train-batch-all 0 '^siamcl +[0-9.]+' -- "$siamcl" train "$tmp/images.ini" -o train.loss=triplet -o train.mining=batch_all -o train.monitor=quality -o output.dir="$tmp/all"
 expect_file monitor-quality "$tmp/all/history.csv" '^2,'
 expect eval-triplet 0 '^siamcl +[0-9.]+' -- "$siamcl" eval "$tmp/triplet"
+expect bench-triplet 0 'train pairs/s' -- "$siamcl" bench "$tmp/images.ini" -o train.loss=triplet -o train.mining=batch_all --batch 8 --seconds 0.05
 expect train-dropout 0 '^siamcl +[0-9.]+' -- "$siamcl" train "$tmp/images.ini" -o model.dropout=0.3 -o output.dir="$tmp/dropout"
 
 {

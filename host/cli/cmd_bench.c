@@ -80,6 +80,16 @@ static int random_rows(sc_runtime *rt, size_t n, size_t width, sc_rng *r, sc_inp
     return rc;
 }
 
+/* Class labels 0..9 in turn for the rows, as a loss that mines by class (triplet) reads. */
+static int ten_classes(sc_runtime *rt, sc_inputs *in) {
+    float *keys = malloc((in->n ? in->n : 1) * sizeof *keys);
+    if (!keys) return sc_error(SC_ERR, "out of memory");
+    for (size_t i = 0; i < in->n; i++) keys[i] = (float)(i % 10);
+    int rc = sc_inputs_keys(rt, in, keys, 1);
+    free(keys);
+    return rc;
+}
+
 static int random_data(sc_model *m, size_t B, uint64_t seed, bench_data *d) {
     sc_rng r;
     sc_rng_seed(&r, seed, 3);
@@ -98,6 +108,7 @@ static int random_data(sc_model *m, size_t B, uint64_t seed, bench_data *d) {
     if (rc == SC_OK)
         rc = m->cfg.sparse_input ? random_texts(m->rt, 2 * B, width, &r, d)
                                  : random_rows(m->rt, 2 * B, width, &r, &d->in);
+    if (rc == SC_OK) rc = ten_classes(m->rt, &d->in);
     sc_pairs p = {B, idx, idx + B, y, f, m->cfg.pair_features};
     if (rc == SC_OK) rc = sc_pairs_upload(m->rt, &p, &d->pairs);
     if (rc == SC_OK) rc = sc_model_plan(m, &d->in, &p, B, &d->plan);
