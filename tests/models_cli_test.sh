@@ -48,6 +48,9 @@ expect overlap-ensemble 0 '^member_2 +[0-9.]+' -- "$siamcl" train "$tmp/overlap.
 expect ensemble-search 0 '^  1 +[0-9.]+  ' -- "$siamcl" search "$tmp/oens" "$data/tiny_text.csv" --column product_title -k 3 "cordless drill"
 ls "$tmp/oens"/member-2/model.search-*.npy >/dev/null 2>&1 && expect_file ensemble-search-caches "$tmp/overlap.ini" . || expect_file ensemble-search-caches /nonexistent .
 
+printf '[data]\nformat = csv\npath = %s/tiny_text.csv\nencoding = latin-1\ngroup = product_uid\nsplit = 60,20,20\n\n[features]\nbuckets = 1024\n\n[model]\nlayers = 16,8\nactivation = tanh\n\n[train]\nloss = cosent\nbatch_size = 8\nepochs = 2\nlr = 1e-2\n' "$data" >"$tmp/text_cosent.ini"
+expect cosent-graded 0 '^siamcl +[0-9.]+' -- "$siamcl" train "$tmp/text_cosent.ini" -o output.dir="$tmp/cosent_text"
+
 # ---- an ensemble: members in their folders, scored together ----
 erun=$tmp/ensemble
 expect ensemble-train 0 '^member_2 +[0-9.]+' -- "$siamcl" train "$tmp/images.ini" -o train.ensemble=2 -o output.dir="$erun"

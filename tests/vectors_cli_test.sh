@@ -58,6 +58,7 @@ expect_file labels-embed-npy "$tmp/emb.npy" "'shape': \(30, 8\)"
 expect labels-score 0 '60 scores written' -- "$siamcl" score "$run" "$run/test_pairs.csv" --vectors "$v/test.npy" -o "$tmp/scores.csv"
 expect_file labels-score-csv "$tmp/scores.csv" '^left,right,target,score$'
 expect labels-search 0 "^query: .*queries.npy:1$" -- "$siamcl" search "$run" "$v/test.npy" -k 3 "$v/queries.npy"
+expect labels-triplet 0 '^siamcl +[0-9.]+' -- "$siamcl" train "$tmp/labels.ini" -o train.loss=triplet -o train.mining=batch_all -o output.dir="$tmp/labels_triplet"
 expect labels-search-rows 0 '^  3 +-?[0-9.]+  [0-9]+$' -- "$siamcl" search "$run" "$v/test.npy" -k 3 "$v/queries.npy"
 ls "$run"/model.search-*.npy >/dev/null 2>&1 && expect_file labels-search-cache "$tmp/labels.ini" . || expect_file labels-search-cache /nonexistent .
 
@@ -121,6 +122,7 @@ npy "$tmp/wide.npy" '<f4' False '(30, 5)' 600
 expect test-width 2 'wide.npy: vectors of 5 values, but .*train.npy holds vectors of 8' -- "$siamcl" train "$tmp/labels.ini" -o data.test="$tmp/wide.npy" -o output.dir="$tmp/x"
 expect right-width 2 'wide.npy: vectors of 5 values, but .*train.npy holds vectors of 8' -- "$siamcl" train "$tmp/right.ini" -o data.right_vectors="$tmp/wide.npy" -o output.dir="$tmp/x"
 printf 'left,right,target\n0,1,1\n0,999,0\n' >"$tmp/range.csv"
+expect pairs-triplet 2 'loss=triplet: triplet needs rows with class labels' -- "$siamcl" train "$tmp/pairs.ini" -o train.loss=triplet -o output.dir="$tmp/x"
 expect pairs-out-of-range 2 'range.csv:3: right = 999 is not a row index of .*train.npy \(0..89\)' -- "$siamcl" train "$tmp/pairs.ini" -o data.pairs="$tmp/range.csv" -o output.dir="$tmp/x"
 printf 'left,right,target\n-1,1,1\n' >"$tmp/negative.csv"
 expect pairs-negative 2 'negative.csv:2: left = -1 is not a row index' -- "$siamcl" train "$tmp/pairs.ini" -o data.pairs="$tmp/negative.csv" -o output.dir="$tmp/x"
