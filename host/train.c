@@ -2,6 +2,7 @@
 #include "atomic_file.h"
 #include "json.h"
 #include "progress.h"
+#include "dist.h"
 #include "run_dir.h"
 #include "train_ensemble.h"
 #include "siamcl/checkpoint.h"
@@ -49,6 +50,8 @@ typedef struct run {
     sc_run_dir dir;
     float *best; /* host copy of the best parameters */
     sc_run_state st;
+    float *grad;     /* data parallelism: the gradient on the host, nparams floats */
+    double *sum;     /* and its sum over the ranks */
     double saved_at; /* when the state was last saved */
     char path[1100]; /* scratch for file names in the run directory */
 } run;
@@ -69,8 +72,14 @@ static int write_config(run *r) {
     return sc_atomic_commit(&f);
 }
 
+/* Whether this process writes the run's files: rank 0 of a data-parallel run, or the only one. */
+static int writer(const run *r) {
+    return r->o->rank == 0;
+}
+
 static int save_state(run *r) {
     r->saved_at = sc_now();
+    if (!writer(r)) return SC_OK;
     return sc_run_state_save(in_dir(r, "last.safetensors"), r->model, &r->opt, r->job, &r->st);
 }
 
@@ -96,6 +105,24 @@ static int resume(run *r) {
     return sc_run_state_load(in_dir(r, "last.safetensors"), r->model, &r->opt, &r->st);
 }
 
+/* What a data-parallel run needs, and the models it does not train yet. */
+static int data_parallel_setup(run *r) {
+    const sc_job *job = r->job;
+    if (job->model.sparse_input || sc_loss_is_batchwise(job->train.loss.kind) ||
+        job->model.dropout > 0)
+        return sc_error(SC_EINPUT,
+                        "data-parallel training (%d ranks) takes dense inputs, a loss of each "
+                        "pair (mse, contrastive) and no dropout so far; run one process",
+                        r->o->ranks);
+    if (job->train.batch_size < (size_t)r->o->ranks)
+        return sc_error(SC_EINPUT, "[train] batch_size = %zu is smaller than the %d ranks",
+                        job->train.batch_size, r->o->ranks);
+    size_t n = r->model->nparams;
+    r->grad = malloc(n * sizeof *r->grad);
+    r->sum = malloc(n * sizeof *r->sum);
+    return r->grad && r->sum ? SC_OK : sc_error(SC_ERR, "out of memory");
+}
+
 static int setup(run *r) {
     const sc_job *job = r->job;
     SC_TRY(sc_task_open(r->rt, r->job, NULL, &r->task));
@@ -105,10 +132,12 @@ static int setup(run *r) {
     sc_model *m = r->model;
     SC_TRY(sc_model_optimizer_create(m, &job->train.optim, &r->opt));
     if (!(r->best = malloc(m->nparams * sizeof *r->best))) return sc_error(SC_ERR, "out of memory");
-    SC_TRY(sc_run_dir_open(job->out_dir, &r->dir));
+    if (r->o->ranks > 1) SC_TRY(data_parallel_setup(r));
+    if (writer(r)) SC_TRY(sc_run_dir_open(job->out_dir, &r->dir));
     r->st.best_loss = INFINITY;
     r->saved_at = sc_now();
     if (r->o->resume) SC_TRY(resume(r));
+    if (!writer(r)) return SC_OK;
     SC_TRY(write_config(r));
     return r->task.kind->write_files(&r->task, job->out_dir);
 }
@@ -169,6 +198,33 @@ static void epoch_end(epoch_data *ep) {
     sc_sparse_plan_dev_free(&ep->plan);
 }
 
+static sc_dist dist_of(const run *r) {
+    return (sc_dist){r->o->rank, r->o->ranks};
+}
+
+/* A data-parallel pass: this rank's share of the batch's pairs, its gradient (a mean over
+ * its pairs) weighted by its share, and the sum over the ranks in every rank's gradient:
+ * the gradient of the whole batch's mean loss, as one process computes it. */
+static int shared_pass(run *r, const sc_batch *whole) {
+    sc_dist d = dist_of(r);
+    sc_model *m = r->model;
+    size_t first, count;
+    sc_dist_share(&d, whole->n, &first, &count);
+    sc_batch b = *whole;
+    b.first += first;
+    b.n = count;
+    if (count)
+        SC_TRY(sc_model_train_pass(m, &b));
+    else
+        SC_TRY(sc_fill(r->rt, sc_model_grads(m), 0.0f, m->nparams));
+    SC_TRY(sc_download(r->rt, r->grad, sc_model_grads(m), m->nparams));
+    double share = (double)count / (double)whole->n;
+    for (size_t i = 0; i < m->nparams; i++) r->sum[i] = r->grad[i] * share;
+    SC_TRY(sc_dist_sum(&d, r->sum, m->nparams));
+    for (size_t i = 0; i < m->nparams; i++) r->grad[i] = (float)r->sum[i];
+    return sc_upload(r->rt, sc_model_grads(m), r->grad, m->nparams);
+}
+
 /* Step s of epoch e: its batch, a training pass over it and the update. */
 static int train_step(run *r, int e, const epoch_data *ep, size_t s, size_t *pairs) {
     size_t B = r->job->train.batch_size, first = s * B, n = ep->pairs.n - first;
@@ -176,8 +232,22 @@ static int train_step(run *r, int e, const epoch_data *ep, size_t s, size_t *pai
     uint64_t tick = (uint64_t)e << 32 | s;
     sc_batch b = {r->task.train, &ep->pairs, first, n, &ep->plan, s, tick};
     *pairs = n;
-    SC_TRY(sc_model_train_pass(r->model, &b));
+    SC_TRY(r->o->ranks > 1 ? shared_pass(r, &b) : sc_model_train_pass(r->model, &b));
     return sc_model_optimizer_step(r->model, &r->opt, &b);
+}
+
+/* The running loss over every rank's pairs. */
+static int read_loss(run *r, sc_loss_total *total) {
+    SC_TRY(sc_model_loss_read(r->model, total));
+    if (r->o->ranks == 1) return SC_OK;
+    float acc[SC_LOSS_ACC];
+    SC_TRY(sc_model_loss_get(r->model, acc));
+    sc_dist d = dist_of(r);
+    double v[3] = {acc[0], acc[3], acc[4] > 0};
+    SC_TRY(sc_dist_sum(&d, v, 3));
+    total->mean = v[1] > 0 ? v[0] / v[1] : 0.0;
+    if (v[2] > 0 && !total->bad_batch) total->bad_batch = (long)acc[5];
+    return SC_OK;
 }
 
 /* Whether the state is due for a save after `steps` steps of an epoch (its end saves anyway). */
@@ -217,7 +287,7 @@ static int train_epoch(run *r, int e, size_t first, sc_loss_total *total, double
         if (rc == SC_OK && e == 1 && s == 0 && ep.steps > 1) rc = first_step_done(r, &p, n);
         if (rc == SC_OK) rc = after_step(r, e, s, ep.steps, &p, done, total);
     }
-    if (rc == SC_OK) rc = sc_model_loss_read(r->model, total);
+    if (rc == SC_OK) rc = read_loss(r, total);
     if (rc == SC_OK && total->bad_batch) rc = diverged(r, e, total->bad_batch);
     *seconds = sc_progress_end(&p);
     *pairs_timed = done - p.skipped_pairs;
@@ -241,6 +311,7 @@ static int keep_best(run *r, int epoch, double val_loss, double quality) {
     r->st.best_loss = val_loss;
     r->st.best_quality = quality;
     SC_TRY(sc_model_get_params(r->model, r->best));
+    if (!writer(r)) return SC_OK;
     return sc_checkpoint_save(r->model, r->job, in_dir(r, "model.safetensors"));
 }
 
@@ -298,6 +369,7 @@ static int epochs(run *r, FILE *history) {
 
 /* metrics.json: the run, and the rows of the test report. */
 static int write_metrics(run *r, const sc_report *rep) {
+    if (!writer(r)) return SC_OK;
     sc_atomic_file f;
     SC_TRY(sc_atomic_open(in_dir(r, "metrics.json"), &f));
     fputs("{\n  \"device\": ", f.file);
@@ -358,6 +430,8 @@ static int finish(run *r, sc_train_result *out) {
 /* history.csv grows row by row, so that it can be plotted while training runs; a resumed run
  * keeps the rows of the epochs its state holds. */
 static int open_history(run *r, FILE **history) {
+    if (!writer(r)) /* the other ranks' rows go nowhere */
+        return (*history = fopen("/dev/null", "w")) ? SC_OK : sc_error(SC_ERR, "no /dev/null");
     if (r->o->resume)
         return sc_history_reopen(in_dir(r, "history.csv"), r->st.epochs_done, history);
     if (!(*history = fopen(in_dir(r, "history.csv"), "w")))
@@ -414,6 +488,8 @@ int sc_train(sc_runtime *rt, sc_config *cfg, sc_job *job, const sc_train_options
     out->best_epoch = r.st.best_epoch;
     signal(SIGINT, SIG_DFL);
     free(r.best);
+    free(r.grad);
+    free(r.sum);
     sc_model_optimizer_free(&r.opt);
     sc_model_free(r.model);
     sc_task_close(&r.task);

@@ -51,7 +51,7 @@ static int train_member(sc_runtime *rt, sc_config *cfg, const sc_job *job, int k
     int rc = member_config(cfg, job, k, &mcfg);
     if (rc == SC_OK) rc = sc_job_read(mcfg, &mjob);
     snprintf(last, sizeof last, "%s/last.safetensors", mjob.out_dir);
-    sc_train_options mo = {o->log, o->resume && stat(last, &st) == 0};
+    sc_train_options mo = {o->log, o->resume && stat(last, &st) == 0, o->rank, o->ranks};
     if (rc == SC_OK) {
         fprintf(o->log, "siamcl: ensemble member %d of %d (seed %llu) in %s\n", k + 1,
                 job->train.ensemble, (unsigned long long)(job->train.seed + (uint64_t)k),
@@ -138,6 +138,11 @@ int sc_train_ensemble(sc_runtime *rt, sc_config *cfg, sc_job *job, const sc_trai
                       sc_train_result *out) {
     sc_run_dir dir = {-1};
     memset(out, 0, sizeof *out);
+    if (o->ranks > 1)
+        return sc_error(SC_EINPUT,
+                        "an ensemble trains on one process so far ([train] ensemble "
+                        "= %d under mpirun)",
+                        job->train.ensemble);
     int rc = sc_run_dir_open(job->out_dir, &dir);
     if (rc == SC_OK) rc = write_config(cfg, job);
     for (int k = 0; k < job->train.ensemble && rc == SC_OK; k++)

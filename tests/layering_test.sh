@@ -20,7 +20,7 @@ place 2 gemm tune gemm_bench elementwise dense similarity loss optim sparse gath
 place 3 model model_config evaluate
 place 4 job job_model job_train
 place 5 textdata task task_labels task_image task_text task_vectors task_vector_pairs
-place 6 train train_ensemble checkpoint run_state run_dir
+place 6 train train_ensemble dist checkpoint run_state run_dir
 names=(base runtime ops model job data train cli)
 
 passed=0

@@ -1,5 +1,6 @@
 #include "cmd.h"
 
+#include "dist.h"
 #include "siamcl/train.h"
 
 #include <stdio.h>
@@ -108,10 +109,27 @@ int cmd_train(int argc, char **argv) {
     if (rc == SC_OK && resume) snprintf(job.out_dir, sizeof job.out_dir, "%s", resume);
     if (rc == SC_OK) rc = cmd_open_runtime(&args, cfg, &rt);
     if (rc == SC_OK) cmd_tuning_hint(rt, resume ? sc_config_path(cfg) : args.positional[0]);
-    sc_train_options o = {stderr, resume != NULL};
+    sc_dist d;
+    if (rc == SC_OK) rc = sc_dist_init(&d);
+    /* only rank 0 speaks; the others' log goes nowhere */
+    FILE *quiet = rc == SC_OK && d.rank ? fopen("/dev/null", "w") : NULL;
+    sc_train_options o = {quiet ? quiet : stderr, resume != NULL, rc == SC_OK ? d.rank : 0,
+                          rc == SC_OK ? d.size : 1};
     sc_train_result res;
     if (rc == SC_OK) rc = sc_train(rt, cfg, &job, &o, &res);
-    if (rc == SC_OK) print_result(&res, &job);
+    if (rc == SC_OK && o.rank == 0) print_result(&res, &job);
+    if (quiet) fclose(quiet);
+    if (o.ranks > 1 && rc != SC_OK) {
+        /* Bad input is the same on every rank (one config, one data): rank 0 says it once.
+         * Any other error may be this rank's alone. Either way the others would wait for
+         * this one forever: MPI_Abort stops them all. */
+        if (o.rank == 0)
+            fprintf(stderr, "siamcl: %s\n", sc_last_error());
+        else if (rc != SC_EINPUT)
+            fprintf(stderr, "siamcl: rank %d of %d: %s\n", o.rank, o.ranks, sc_last_error());
+        sc_dist_abort(&d, rc == SC_INTERRUPTED ? SC_INTERRUPTED : 2);
+    }
+    if (rc == SC_OK) sc_dist_finalize(&d);
     sc_runtime_close(rt);
     sc_config_free(cfg);
     return rc;

@@ -16,6 +16,9 @@
 typedef struct sc_train_options {
     FILE *log;  /* progress, and a line per epoch */
     int resume; /* continue the run in the job's run directory from its last.safetensors */
+    /* data parallelism: this process is rank `rank` of `ranks` (0 of 1: alone). Each rank
+     * takes its share of every batch; the gradients are summed; rank 0 alone writes. */
+    int rank, ranks;
 } sc_train_options;
 
 typedef struct sc_train_result {
