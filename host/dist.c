@@ -2,6 +2,7 @@
 #include "siamcl/error.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #ifdef SC_HAVE_MPI
 #include <mpi.h>
@@ -56,6 +57,35 @@ int sc_dist_sum(const sc_dist *d, double *x, size_t n) {
 #else
     (void)x;
     return sc_error(SC_ERR, "%zu values to sum across ranks without MPI", n);
+#endif
+}
+
+int sc_dist_same(const sc_dist *d, const char *text, const char *what) {
+    if (d->size == 1) return SC_OK;
+#ifdef SC_HAVE_MPI
+    /* rank 0's text to every rank, then the lowest rank that differs (size: none) to all */
+    size_t len = strlen(text);
+    unsigned long n = (unsigned long)len;
+    MPI_Bcast(&n, 1, MPI_UNSIGNED_LONG, 0, MPI_COMM_WORLD);
+    char *theirs = malloc(n + 1);
+    int differ = d->size, mine = d->size;
+    if (!theirs) {
+        mine = d->rank; /* no room to compare: this rank refuses */
+    } else {
+        if (d->rank == 0) memcpy(theirs, text, n);
+        MPI_Bcast(theirs, (int)n, MPI_CHAR, 0, MPI_COMM_WORLD);
+        if (n != len || memcmp(theirs, text, n)) mine = d->rank;
+    }
+    MPI_Allreduce(&mine, &differ, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    free(theirs);
+    if (differ == d->size) return SC_OK;
+    return sc_error(SC_EINPUT,
+                    "rank %d's %s is not rank 0's: every rank must be given the same one (the "
+                    "same CONFIG and -o)",
+                    differ, what);
+#else
+    (void)text;
+    return sc_error(SC_ERR, "comparing the %s across ranks without MPI", what);
 #endif
 }
 

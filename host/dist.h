@@ -16,6 +16,10 @@ int sc_dist_init(sc_dist *d);
 void sc_dist_finalize(const sc_dist *d);
 /* x (n doubles) = the sum of every rank's x, in place, in the same order on every rank. */
 int sc_dist_sum(const sc_dist *d, double *x, size_t n);
+/* Whether text (NUL-terminated) is the same on every rank: SC_OK on all ranks, or an SC_EINPUT
+ * error on all of them naming the first rank whose text differs from rank 0's and what
+ * (e.g. "config"). */
+int sc_dist_same(const sc_dist *d, const char *text, const char *what);
 /* Stops every rank (after an error on this one: the others would wait for it forever). */
 void sc_dist_abort(const sc_dist *d, int status);
 /* Rank r's share of n items: [first, first + count), the remainder on the first ranks. */

@@ -46,4 +46,6 @@ for batch in 16 33; do
 done
 expect batch-below-ranks 2 'batch_size = 1 is smaller than the 2 ranks' -- "${mpirun[@]}" "$siamcl" train "$tmp/image.ini" -o train.batch_size=1 -o output.dir="$tmp/x"
 expect softmax-not-yet 2 'data-parallel training \(2 ranks\) takes dense inputs, a loss of each pair' -- "${mpirun[@]}" "$siamcl" train "$tmp/image.ini" -o train.loss=softmax -o output.dir="$tmp/x"
+# mpirun's colon gives each rank its own command line: here, another learning rate
+expect configs-differ 2 "rank 1's config is not rank 0's: every rank must be given the same one" -- mpirun --allow-run-as-root --oversubscribe -np 1 "$siamcl" train "$tmp/image.ini" -o output.dir="$tmp/x" : -np 1 "$siamcl" train "$tmp/image.ini" -o train.lr=0.02 -o output.dir="$tmp/x"
 finish

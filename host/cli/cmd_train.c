@@ -4,6 +4,7 @@
 #include "siamcl/train.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -89,6 +90,19 @@ static void print_result(const sc_train_result *res, const sc_job *job) {
         printf("run directory: %s (model.safetensors, metrics.json, history.csv)\n", job->out_dir);
 }
 
+/* Every rank of a data-parallel run trains on the same effective config. */
+static int same_config(const sc_dist *d, const sc_config *cfg) {
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    if (!f) return sc_error(SC_ERR, "out of memory");
+    int rc = sc_config_write(cfg, f);
+    if (fclose(f) != 0 && rc == SC_OK) rc = sc_error(SC_ERR, "out of memory");
+    if (rc == SC_OK) rc = sc_dist_same(d, text, "config");
+    free(text);
+    return rc;
+}
+
 int cmd_train(int argc, char **argv) {
     const char *resume = NULL;
     cmd_option options[] = {{"resume", 0, &resume, NULL}, {0}};
@@ -109,12 +123,12 @@ int cmd_train(int argc, char **argv) {
     if (rc == SC_OK && resume) snprintf(job.out_dir, sizeof job.out_dir, "%s", resume);
     if (rc == SC_OK) rc = cmd_open_runtime(&args, cfg, &rt);
     if (rc == SC_OK) cmd_tuning_hint(rt, resume ? sc_config_path(cfg) : args.positional[0]);
-    sc_dist d;
+    sc_dist d = {0, 1};
     if (rc == SC_OK) rc = sc_dist_init(&d);
+    if (rc == SC_OK && d.size > 1) rc = same_config(&d, cfg);
     /* only rank 0 speaks; the others' log goes nowhere */
     FILE *quiet = rc == SC_OK && d.rank ? fopen("/dev/null", "w") : NULL;
-    sc_train_options o = {quiet ? quiet : stderr, resume != NULL, rc == SC_OK ? d.rank : 0,
-                          rc == SC_OK ? d.size : 1};
+    sc_train_options o = {quiet ? quiet : stderr, resume != NULL, d.rank, d.size};
     sc_train_result res;
     if (rc == SC_OK) rc = sc_train(rt, cfg, &job, &o, &res);
     if (rc == SC_OK && o.rank == 0) print_result(&res, &job);
