@@ -63,26 +63,15 @@ static int file_layout(const sc_model *m, float *p, int to_file) {
     return SC_OK;
 }
 
-static char *config_text(const sc_config *cfg) {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f) return NULL;
-    int rc = sc_config_write(cfg, f);
-    fclose(f);
-    if (rc == SC_OK) return text;
-    free(text);
-    return NULL;
-}
-
 int sc_checkpoint_write(sc_model *m, const sc_job *job, const char *path, const sc_tensor *extra,
                         int nextra, const sc_meta *extra_meta, int nmeta) {
     if (nextra > SC_CHECKPOINT_EXTRA || nmeta > SC_CHECKPOINT_EXTRA)
         return sc_error(SC_ERR, "%s: too many extra tensors or keys", path);
     float *p = malloc(m->nparams * sizeof *p);
-    char *text = config_text(job->cfg), mean[32];
+    char *text = NULL, mean[32];
     snprintf(mean, sizeof mean, "%.9g", job->target_mean);
-    int rc = p && text ? sc_model_get_params(m, p) : sc_error(SC_ERR, "out of memory");
+    int rc = p ? sc_config_text(job->cfg, &text) : sc_error(SC_ERR, "out of memory");
+    if (rc == SC_OK) rc = sc_model_get_params(m, p);
     if (rc == SC_OK) rc = file_layout(m, p, 1);
     if (rc == SC_OK) {
         tensor_list l;

@@ -402,3 +402,17 @@ int sc_config_write(const sc_config *cfg, FILE *out) {
     }
     return ferror(out) ? sc_error(SC_ERR, "writing the config failed") : SC_OK;
 }
+
+int sc_config_text(const sc_config *cfg, char **out) {
+    size_t size = 0;
+    *out = NULL;
+    FILE *f = open_memstream(out, &size);
+    if (!f) return sc_error(SC_ERR, "out of memory");
+    int rc = sc_config_write(cfg, f);
+    if (fclose(f) != 0 && rc == SC_OK) rc = sc_error(SC_ERR, "out of memory");
+    if (rc != SC_OK) {
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
+}

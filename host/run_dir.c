@@ -90,3 +90,16 @@ int sc_history_reopen(const char *path, int epochs, FILE **out) {
         rc = sc_error(SC_EINPUT, "cannot write %s: %s", path, strerror(errno));
     return rc;
 }
+
+int sc_run_dir_write_config(const char *dir, const sc_config *cfg) {
+    char path[1100];
+    sc_atomic_file f;
+    snprintf(path, sizeof path, "%s/config.ini", dir);
+    SC_TRY(sc_atomic_open(path, &f));
+    int rc = sc_config_write(cfg, f.file);
+    if (rc != SC_OK) {
+        sc_atomic_abort(&f);
+        return rc;
+    }
+    return sc_atomic_commit(&f);
+}

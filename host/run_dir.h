@@ -4,6 +4,8 @@
 #ifndef SIAMCL_RUN_DIR_H
 #define SIAMCL_RUN_DIR_H
 
+#include "siamcl/config.h"
+
 #include <stdio.h>
 
 typedef struct sc_run_dir {
@@ -14,6 +16,9 @@ typedef struct sc_run_dir {
  * held by another process is SC_EINPUT naming it. */
 int sc_run_dir_open(const char *dir, sc_run_dir *d);
 void sc_run_dir_close(sc_run_dir *d);
+
+/* Writes cfg to dir/config.ini, atomically. */
+int sc_run_dir_write_config(const char *dir, const sc_config *cfg);
 
 /* A resumed run's history.csv: its header and the rows of epochs 1 .. epochs (rows of an
  * epoch whose state was never saved go), reopened for appending. */

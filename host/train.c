@@ -61,17 +61,6 @@ static const char *in_dir(run *r, const char *file) {
     return r->path;
 }
 
-static int write_config(run *r) {
-    sc_atomic_file f;
-    SC_TRY(sc_atomic_open(in_dir(r, "config.ini"), &f));
-    int rc = sc_config_write(r->cfg, f.file);
-    if (rc != SC_OK) {
-        sc_atomic_abort(&f);
-        return rc;
-    }
-    return sc_atomic_commit(&f);
-}
-
 /* Whether this process writes the run's files: rank 0 of a data-parallel run, or the only one. */
 static int writer(const run *r) {
     return r->o->rank == 0;
@@ -138,7 +127,7 @@ static int setup(run *r) {
     r->saved_at = sc_now();
     if (r->o->resume) SC_TRY(resume(r));
     if (!writer(r)) return SC_OK;
-    SC_TRY(write_config(r));
+    SC_TRY(sc_run_dir_write_config(job->out_dir, r->cfg));
     return r->task.kind->write_files(&r->task, job->out_dir);
 }
 
@@ -238,15 +227,16 @@ static int train_step(run *r, int e, const epoch_data *ep, size_t s, size_t *pai
 
 /* The running loss over every rank's pairs. */
 static int read_loss(run *r, sc_loss_total *total) {
-    SC_TRY(sc_model_loss_read(r->model, total));
-    if (r->o->ranks == 1) return SC_OK;
+    if (r->o->ranks == 1) return sc_model_loss_read(r->model, total);
     float acc[SC_LOSS_ACC];
     SC_TRY(sc_model_loss_get(r->model, acc));
     sc_dist d = dist_of(r);
-    double v[3] = {acc[0], acc[3], acc[4] > 0};
-    SC_TRY(sc_dist_sum(&d, v, 3));
+    double v[2] = {acc[0], acc[3]};
+    SC_TRY(sc_dist_sum(&d, v, 2));
     total->mean = v[1] > 0 ? v[0] / v[1] : 0.0;
-    if (v[2] > 0 && !total->bad_batch) total->bad_batch = (long)acc[5];
+    total->last = acc[2];
+    /* a rank's non-finite batch reaches every rank through the summed gradient */
+    total->bad_batch = (long)acc[4];
     return SC_OK;
 }
 

@@ -22,12 +22,8 @@ static void member_dir(const sc_job *job, int k, char *out, size_t n) {
 
 /* The member's config: the ensemble's, as one run of its own in its own folder. */
 static int member_config(sc_config *cfg, const sc_job *job, int k, sc_config **out) {
-    char *text = NULL, set[1200];
-    size_t size = 0;
-    FILE *f = open_memstream(&text, &size);
-    if (!f) return sc_error(SC_ERR, "out of memory");
-    int rc = sc_config_write(cfg, f);
-    if (fclose(f) != 0 && rc == SC_OK) rc = sc_error(SC_ERR, "out of memory");
+    char *text, set[1200];
+    int rc = sc_config_text(cfg, &text);
     if (rc == SC_OK) rc = sc_config_parse(text, sc_config_path(cfg), out);
     free(text);
     if (rc == SC_OK) rc = sc_config_override(*out, "train.ensemble=1");
@@ -101,19 +97,6 @@ static int write_metrics(const sc_job *job, const sc_runtime *rt, const sc_repor
     return sc_atomic_commit(&f);
 }
 
-static int write_config(sc_config *cfg, const sc_job *job) {
-    char path[1100];
-    sc_atomic_file f;
-    snprintf(path, sizeof path, "%s/config.ini", job->out_dir);
-    SC_TRY(sc_atomic_open(path, &f));
-    int rc = sc_config_write(cfg, f.file);
-    if (rc != SC_OK) {
-        sc_atomic_abort(&f);
-        return rc;
-    }
-    return sc_atomic_commit(&f);
-}
-
 /* The members on the test pairs, and the task's files beside them. */
 static int test_members(sc_runtime *rt, sc_job *job, const sc_train_options *o,
                         sc_train_result *out) {
@@ -144,7 +127,7 @@ int sc_train_ensemble(sc_runtime *rt, sc_config *cfg, sc_job *job, const sc_trai
                         "= %d under mpirun)",
                         job->train.ensemble);
     int rc = sc_run_dir_open(job->out_dir, &dir);
-    if (rc == SC_OK) rc = write_config(cfg, job);
+    if (rc == SC_OK) rc = sc_run_dir_write_config(job->out_dir, cfg);
     for (int k = 0; k < job->train.ensemble && rc == SC_OK; k++)
         rc = train_member(rt, cfg, job, k, o);
     if (rc == SC_OK) rc = test_members(rt, job, o, out);

@@ -92,12 +92,8 @@ static void print_result(const sc_train_result *res, const sc_job *job) {
 
 /* Every rank of a data-parallel run trains on the same effective config. */
 static int same_config(const sc_dist *d, const sc_config *cfg) {
-    char *text = NULL;
-    size_t size = 0;
-    FILE *f = open_memstream(&text, &size);
-    if (!f) return sc_error(SC_ERR, "out of memory");
-    int rc = sc_config_write(cfg, f);
-    if (fclose(f) != 0 && rc == SC_OK) rc = sc_error(SC_ERR, "out of memory");
+    char *text;
+    int rc = sc_config_text(cfg, &text);
     if (rc == SC_OK) rc = sc_dist_same(d, text, "config");
     free(text);
     return rc;

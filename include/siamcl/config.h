@@ -51,5 +51,7 @@ int sc_config_check_unused(const sc_config *cfg);
 
 /* Writes every key and value, section by section, as an INI file. */
 int sc_config_write(const sc_config *cfg, FILE *out);
+/* What sc_config_write writes, as one string (*out: free() it). */
+int sc_config_text(const sc_config *cfg, char **out);
 
 #endif
