@@ -103,18 +103,44 @@ static int all_digits(const char *s) {
     return 1;
 }
 
+/* The nth best device of a type (counting round again past the last), -1 when there is none:
+ * by compute units x clock, ties in the list's order. */
+static int nth_of_type(const sc_device_desc *devs, int n, cl_device_type type, int nth) {
+    int count = 0;
+    for (int i = 0; i < n; i++) count += (devs[i].type & type) != 0;
+    if (count == 0) return -1;
+    int want = nth % count, best = -1;
+    for (int i = 0; i < n; i++) {
+        if (!(devs[i].type & type)) continue;
+        int place = 0; /* the devices of the type that come before this one */
+        for (int j = 0; j < n; j++)
+            if ((devs[j].type & type) && j != i &&
+                (score(&devs[j]) > score(&devs[i]) ||
+                 (score(&devs[j]) == score(&devs[i]) && j < i)))
+                place++;
+        if (place == want) best = i;
+    }
+    return best;
+}
+
 int sc_device_select(const sc_device_desc *devs, int n, const char *spec, int *chosen) {
+    return sc_device_select_nth(devs, n, spec, 0, chosen);
+}
+
+int sc_device_select_nth(const sc_device_desc *devs, int n, const char *spec, int nth,
+                         int *chosen) {
     *chosen = -1;
     if (n <= 0) return sc_error(SC_EINPUT, "no OpenCL device to choose from");
+    if (nth < 0) nth = 0;
     if (!spec || !*spec || strcmp(spec, "auto") == 0) {
-        int i = best_of_type(devs, n, CL_DEVICE_TYPE_GPU);
+        int i = nth_of_type(devs, n, CL_DEVICE_TYPE_GPU, nth);
         if (i < 0) i = best_of_type(devs, n, CL_DEVICE_TYPE_CPU);
         *chosen = i < 0 ? 0 : i;
         return SC_OK;
     }
     if (strcmp(spec, "gpu") == 0 || strcmp(spec, "cpu") == 0) {
         cl_device_type t = spec[0] == 'g' ? CL_DEVICE_TYPE_GPU : CL_DEVICE_TYPE_CPU;
-        *chosen = best_of_type(devs, n, t);
+        *chosen = t == CL_DEVICE_TYPE_GPU ? nth_of_type(devs, n, t, nth) : best_of_type(devs, n, t);
         if (*chosen < 0)
             return sc_error(SC_EINPUT, "device '%s': no %s device found (see `siamcl devices`)",
                             spec, sc_device_type_name(t));

@@ -1,8 +1,13 @@
+#define _GNU_SOURCE /* sched_getaffinity */
 #include "dist.h"
 #include "siamcl/error.h"
+#include "siamcl/pairs.h"
 
+#include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifdef SC_HAVE_MPI
 #include <mpi.h>
@@ -18,15 +23,28 @@ static int launched_size(void) {
     return 0;
 }
 
+#ifdef SC_HAVE_MPI
+/* This rank's place among the ranks that share its machine (its memory). */
+static void find_local(sc_dist *d) {
+    MPI_Comm node;
+    if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, d->rank, MPI_INFO_NULL, &node) !=
+        MPI_SUCCESS)
+        return;
+    MPI_Comm_rank(node, &d->local_rank);
+    MPI_Comm_size(node, &d->local_size);
+    MPI_Comm_free(&node);
+}
+#endif
+
 int sc_dist_init(sc_dist *d) {
-    d->rank = 0;
-    d->size = 1;
+    *d = (sc_dist){0, 1, 0, 1};
     int n = launched_size();
     if (n == 0) return SC_OK;
 #ifdef SC_HAVE_MPI
     if (MPI_Init(NULL, NULL) != MPI_SUCCESS) return sc_error(SC_ERR, "MPI_Init failed");
     MPI_Comm_rank(MPI_COMM_WORLD, &d->rank);
     MPI_Comm_size(MPI_COMM_WORLD, &d->size);
+    find_local(d);
     return SC_OK;
 #else
     return sc_error(SC_EINPUT,
@@ -46,21 +64,32 @@ void sc_dist_finalize(const sc_dist *d) {
 #endif
 }
 
-int sc_dist_sum(const sc_dist *d, double *x, size_t n) {
+static int reduce(const sc_dist *d, double *x, size_t n, int sum) {
     if (d->size == 1) return SC_OK;
 #ifdef SC_HAVE_MPI
-    if (n > 0x7fffffff) return sc_error(SC_ERR, "a sum of %zu values exceeds MPI's count", n);
-    /* MPI_SUM of doubles in a reduction whose order does not depend on the data */
-    if (MPI_Allreduce(MPI_IN_PLACE, x, (int)n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD) != MPI_SUCCESS)
+    if (n > 0x7fffffff) return sc_error(SC_ERR, "a reduction of %zu values exceeds MPI's count", n);
+    /* Open MPI reduces doubles in an order that depends on the ranks and sizes, not the data */
+    if (MPI_Allreduce(MPI_IN_PLACE, x, (int)n, MPI_DOUBLE, sum ? MPI_SUM : MPI_MIN,
+                      MPI_COMM_WORLD) != MPI_SUCCESS)
         return sc_error(SC_ERR, "MPI_Allreduce failed");
     return SC_OK;
 #else
     (void)x;
-    return sc_error(SC_ERR, "%zu values to sum across ranks without MPI", n);
+    (void)sum;
+    return sc_error(SC_ERR, "%zu values to reduce across ranks without MPI", n);
 #endif
 }
 
-int sc_dist_same(const sc_dist *d, const char *text, const char *what) {
+int sc_dist_sum(const sc_dist *d, double *x, size_t n) {
+    return reduce(d, x, n, 1);
+}
+
+int sc_dist_min(const sc_dist *d, double *x, size_t n) {
+    return reduce(d, x, n, 0);
+}
+
+int sc_dist_differs(const sc_dist *d, const char *text, int *rank) {
+    *rank = -1;
     if (d->size == 1) return SC_OK;
 #ifdef SC_HAVE_MPI
     /* rank 0's text to every rank, then the lowest rank that differs (size: none) to all */
@@ -78,15 +107,65 @@ int sc_dist_same(const sc_dist *d, const char *text, const char *what) {
     }
     MPI_Allreduce(&mine, &differ, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
     free(theirs);
-    if (differ == d->size) return SC_OK;
-    return sc_error(SC_EINPUT,
-                    "rank %d's %s is not rank 0's: every rank must be given the same one (the "
-                    "same CONFIG and -o)",
-                    differ, what);
+    if (differ < d->size) *rank = differ;
+    return SC_OK;
 #else
     (void)text;
-    return sc_error(SC_ERR, "comparing the %s across ranks without MPI", what);
+    return sc_error(SC_ERR, "comparing texts across ranks without MPI");
 #endif
+}
+
+int sc_dist_agree(const sc_dist *d, int rc) {
+    if (d->size == 1) return rc;
+#ifdef SC_HAVE_MPI
+    int mine = rc == SC_OK ? d->size : d->rank, first = d->size;
+    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    if (first == d->size) return SC_OK;
+    char message[1024];
+    int code = rc;
+    snprintf(message, sizeof message, "%s", d->rank == first ? sc_last_error() : "");
+    MPI_Bcast(&code, 1, MPI_INT, first, MPI_COMM_WORLD);
+    MPI_Bcast(message, (int)sizeof message, MPI_CHAR, first, MPI_COMM_WORLD);
+    if (d->rank == first) return rc;
+    return sc_error(code, "rank %d of %d: %s", first, d->size, message);
+#else
+    return rc;
+#endif
+}
+
+int sc_dist_gather(const sc_dist *d, float *x, const size_t *n) {
+    if (d->size == 1) return SC_OK;
+#ifdef SC_HAVE_MPI
+    int *counts = malloc(2 * (size_t)d->size * sizeof *counts), *at = counts + d->size;
+    if (!counts) return sc_error(SC_ERR, "out of memory");
+    size_t total = 0;
+    for (int r = 0; r < d->size; r++) {
+        counts[r] = (int)n[r];
+        at[r] = (int)total;
+        total += n[r];
+    }
+    int rc = total > 0x7fffffff ? sc_error(SC_ERR, "%zu values to gather exceed MPI's count", total)
+                                : SC_OK;
+    if (rc == SC_OK && MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, x, counts, at, MPI_FLOAT,
+                                      MPI_COMM_WORLD) != MPI_SUCCESS)
+        rc = sc_error(SC_ERR, "MPI_Allgatherv failed");
+    free(counts);
+    return rc;
+#else
+    (void)x;
+    (void)n;
+    return sc_error(SC_ERR, "gathering values across ranks without MPI");
+#endif
+}
+
+int sc_dist_cores(const sc_dist *d) {
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    cpu_set_t set;
+    int bound = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 0;
+    if (online < 1) online = 1;
+    if (bound > 0 && bound < online) return bound; /* mpirun bound the ranks apart */
+    long share = online / (d->local_size > 0 ? d->local_size : 1);
+    return share > 1 ? (int)share : 1;
 }
 
 void sc_dist_abort(const sc_dist *d, int status) {
@@ -99,7 +178,5 @@ void sc_dist_abort(const sc_dist *d, int status) {
 }
 
 void sc_dist_share(const sc_dist *d, size_t n, size_t *first, size_t *count) {
-    size_t base = n / (size_t)d->size, extra = n % (size_t)d->size, r = (size_t)d->rank;
-    *count = base + (r < extra);
-    *first = r * base + (r < extra ? r : extra);
+    sc_pairs_share(n, d->rank, d->size, first, count);
 }

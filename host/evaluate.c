@@ -6,20 +6,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+int sc_score_pair_range(sc_model *m, const sc_inputs *in, const sc_pairs_dev *p, size_t first,
+                        size_t n, float *scores, float *acc) {
+    SC_TRY(sc_model_loss_reset(m));
+    for (size_t done = 0; done < n; done += m->max_pairs) {
+        size_t k = n - done < m->max_pairs ? n - done : m->max_pairs;
+        sc_batch b = {in, p, first + done, k, NULL, 0, 0};
+        SC_TRY(sc_model_forward(m, &b));
+        if (acc) SC_TRY(sc_model_loss(m, k));
+        SC_TRY(sc_download(m->rt, scores + done, sc_model_scores(m), k));
+    }
+    return acc ? sc_model_loss_get(m, acc) : SC_OK;
+}
+
 int sc_score_pairs(sc_model *m, const sc_inputs *in, const sc_pairs_dev *p, float *scores,
                    double *loss) {
-    sc_loss_total total;
-    SC_TRY(sc_model_loss_reset(m));
-    for (size_t first = 0; first < p->n; first += m->max_pairs) {
-        size_t n = p->n - first < m->max_pairs ? p->n - first : m->max_pairs;
-        sc_batch b = {in, p, first, n, NULL, 0, 0};
-        SC_TRY(sc_model_forward(m, &b));
-        if (loss) SC_TRY(sc_model_loss(m, n));
-        SC_TRY(sc_download(m->rt, scores + first, sc_model_scores(m), n));
-    }
-    if (!loss) return SC_OK;
-    SC_TRY(sc_model_loss_read(m, &total));
-    *loss = total.mean;
+    float acc[SC_LOSS_ACC];
+    SC_TRY(sc_score_pair_range(m, in, p, 0, p->n, scores, loss ? acc : NULL));
+    if (loss) *loss = acc[3] > 0 ? (double)acc[0] / acc[3] : 0.0;
     return SC_OK;
 }
 

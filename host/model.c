@@ -257,11 +257,16 @@ void sc_model_free(sc_model *m) {
 
 int sc_model_plan(sc_model *m, const sc_inputs *in, const sc_pairs *pairs, size_t batch,
                   sc_sparse_plan_dev *out) {
+    return sc_model_plan_part(m, in, pairs, batch, 0, 1, out);
+}
+
+int sc_model_plan_part(sc_model *m, const sc_inputs *in, const sc_pairs *pairs, size_t batch,
+                       int part, int parts, sc_sparse_plan_dev *out) {
     memset(out, 0, sizeof *out);
     if (!m->cfg.sparse_input) return SC_OK;
     sc_sparse_plan plan;
-    SC_TRY(sc_sparse_plan_build(&m->sparse, in->csr, pairs->left, pairs->right, pairs->n, batch,
-                                &plan));
+    SC_TRY(sc_sparse_plan_build_part(&m->sparse, in->csr, pairs->left, pairs->right, pairs->n,
+                                     batch, part, parts, &plan));
     int rc = sc_sparse_plan_upload(m->rt, &plan, out);
     size_t rows = plan.max_features;
     sc_sparse_plan_free(&plan);

@@ -166,3 +166,9 @@ void sc_pairs_free(sc_pairs *p) {
     free(p->features);
     memset(p, 0, sizeof *p);
 }
+
+void sc_pairs_share(size_t n, int part, int parts, size_t *first, size_t *count) {
+    size_t base = n / (size_t)parts, extra = n % (size_t)parts, r = (size_t)part;
+    *count = base + (r < extra);
+    *first = r * base + (r < extra ? r : extra);
+}

@@ -63,11 +63,15 @@ static void read_limits(sc_runtime *rt) {
 }
 
 int sc_runtime_open(sc_runtime **out, const char *spec) {
+    return sc_runtime_open_nth(out, spec, 0);
+}
+
+int sc_runtime_open_nth(sc_runtime **out, const char *spec, int nth) {
     sc_device_desc *devs;
     int n, chosen;
     *out = NULL;
     SC_TRY(sc_devices_list(&devs, &n));
-    int rc = sc_device_select(devs, n, spec, &chosen);
+    int rc = sc_device_select_nth(devs, n, spec, nth, &chosen);
     if (rc != SC_OK) {
         free(devs);
         return rc;

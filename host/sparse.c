@@ -1,4 +1,5 @@
 #include "siamcl/sparse.h"
+#include "siamcl/pairs.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -55,6 +56,13 @@ static size_t step_pairs(size_t pairs, size_t batch, size_t step) {
     return n < batch ? n : batch;
 }
 
+/* The share of step s's pairs whose rows the plan holds: [*first, *first + *count) of them. */
+static void step_share(size_t pairs, size_t batch, int part, int parts, size_t s, size_t *first,
+                       size_t *count) {
+    sc_pairs_share(step_pairs(pairs, batch, s), part, parts, first, count);
+    *first += s * batch;
+}
+
 /* The text of batch row r of the step whose first pair is first and that has n pairs. */
 static int32_t text_of(const int32_t *left, const int32_t *right, size_t first, size_t n,
                        size_t r) {
@@ -102,8 +110,9 @@ static void plan_step(sc_sparse_plan *p, const sc_csr *x, const int32_t *left, c
     size_t first = s * p->batch, n = step_pairs(p->pairs, p->batch, s), base = p->feat_off[s];
     uint32_t *feat = p->features + base;
     int32_t *seg = p->seg + base;
-    size_t u = 0;
-    for (size_t r = 0; r < 2 * n; r++) {
+    size_t u = 0, mine, c;
+    step_share(p->pairs, p->batch, p->part, p->parts, s, &mine, &c);
+    for (size_t r = 0; r < 2 * n; r++) { /* the features of all the step's pairs */
         int32_t t = text_of(left, right, first, n, r);
         for (uint32_t k = x->offsets[t]; k < x->offsets[t + 1]; k++) {
             uint32_t f = x->indices[k];
@@ -118,8 +127,8 @@ static void plan_step(sc_sparse_plan *p, const sc_csr *x, const int32_t *left, c
         slot[feat[j]] = (int32_t)j;
         seg[j + 1] = 0;
     }
-    for (size_t r = 0; r < 2 * n; r++) {
-        int32_t t = text_of(left, right, first, n, r);
+    for (size_t r = 0; r < 2 * c; r++) { /* the entries of the part's share */
+        int32_t t = text_of(left, right, mine, c, r);
         for (uint32_t k = x->offsets[t]; k < x->offsets[t + 1]; k++) seg[slot[x->indices[k]] + 1]++;
     }
     for (size_t j = 0; j < u; j++) {
@@ -127,8 +136,8 @@ static void plan_step(sc_sparse_plan *p, const sc_csr *x, const int32_t *left, c
         slot[feat[j]] = seg[j];
     }
     /* rows in ascending order within each feature: the gradient's fixed summation order */
-    for (size_t r = 0; r < 2 * n; r++) {
-        int32_t t = text_of(left, right, first, n, r);
+    for (size_t r = 0; r < 2 * c; r++) {
+        int32_t t = text_of(left, right, mine, c, r);
         float sum = mean ? value_sum(x, t) : 0.0f;
         for (uint32_t k = x->offsets[t]; k < x->offsets[t + 1]; k++) {
             int32_t e = slot[x->indices[k]]++;
@@ -143,13 +152,23 @@ static void plan_step(sc_sparse_plan *p, const sc_csr *x, const int32_t *left, c
 
 int sc_sparse_plan_build(const sc_sparse_layer *l, const sc_csr *x, const int32_t *left,
                          const int32_t *right, size_t pairs, size_t batch, sc_sparse_plan *out) {
+    return sc_sparse_plan_build_part(l, x, left, right, pairs, batch, 0, 1, out);
+}
+
+int sc_sparse_plan_build_part(const sc_sparse_layer *l, const sc_csr *x, const int32_t *left,
+                              const int32_t *right, size_t pairs, size_t batch, int part, int parts,
+                              sc_sparse_plan *out) {
     memset(out, 0, sizeof *out);
     if (batch == 0) return sc_error(SC_EINPUT, "sparse plan: a batch of 0 pairs");
+    if (parts < 1 || part < 0 || part >= parts)
+        return sc_error(SC_EINPUT, "sparse plan: part %d of %d", part, parts);
     size_t entries = 0;
     SC_TRY(plan_check(l, x, left, right, pairs, &entries));
     out->steps = (pairs + batch - 1) / batch;
     out->batch = batch;
     out->pairs = pairs;
+    out->part = part;
+    out->parts = parts;
     out->feat_off = calloc(out->steps + 1, sizeof *out->feat_off);
     out->features = malloc((entries + 1) * sizeof *out->features); /* at most one per entry */
     out->seg = calloc(entries + 1, sizeof *out->seg);
@@ -181,6 +200,8 @@ int sc_sparse_plan_upload(sc_runtime *rt, const sc_sparse_plan *p, sc_sparse_pla
     out->steps = p->steps;
     out->batch = p->batch;
     out->pairs = p->pairs;
+    out->part = p->part;
+    out->parts = p->parts;
     out->max_features = p->max_features;
     size_t nf = p->feat_off[p->steps], ne = (size_t)p->seg[nf];
     size_t fb = nf * sizeof(uint32_t), sb = (nf + 1) * sizeof(int32_t);
@@ -217,7 +238,9 @@ static int check_step(const sc_sparse_plan_dev *p, size_t step) {
 int sc_sparse_backward(sc_runtime *rt, const sc_sparse_layer *l, const sc_sparse_plan_dev *p,
                        size_t step, sc_view grads, sc_view y, sc_view dy, sc_view g) {
     SC_TRY(check_step(p, step));
-    size_t rows = 2 * step_pairs(p->pairs, p->batch, step);
+    size_t first, count;
+    step_share(p->pairs, p->batch, p->part, p->parts, step, &first, &count);
+    size_t rows = 2 * count;
     size_t fs = p->feat_off[step], nfeat = p->feat_off[step + 1] - fs;
     SC_TRY(sc_act_bias_backward(rt, dy, y, sc_view_at(grads, l->b), rows, l->out, l->act));
     return launch8(rt, "sparse_grad", l->out, nfeat, SC_MEM(p->seg), SC_MEM(p->rows),

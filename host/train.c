@@ -26,7 +26,9 @@ static void on_interrupt(int sig) {
     interrupted = 1;
 }
 
-/* The first Ctrl-C finishes the step; a second one kills as usual. */
+/* The first Ctrl-C finishes the step; a second one kills as usual. SIGTERM does the same: it
+ * is how mpirun passes a Ctrl-C on to its ranks (SIGKILL follows a second later), and how
+ * batch schedulers warn a job before its time runs out. */
 static void catch_interrupt(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -34,6 +36,7 @@ static void catch_interrupt(void) {
     sa.sa_flags = SA_RESETHAND;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 }
 
 /* Mid-epoch saves of the run's state by default: at most this often (each epoch's end always). */
@@ -50,10 +53,15 @@ typedef struct run {
     sc_run_dir dir;
     float *best; /* host copy of the best parameters */
     sc_run_state st;
-    float *grad;     /* data parallelism: the gradient on the host, nparams floats */
-    double *sum;     /* and its sum over the ranks */
-    double saved_at; /* when the state was last saved */
-    char path[1100]; /* scratch for file names in the run directory */
+    float *grad; /* data parallelism: a step's gradient on the host, room floats */
+    double *sum; /* and its sum over the ranks */
+    size_t room;
+    int stop;         /* data parallelism: some rank was interrupted before this step's sum */
+    int agreed;       /* the error to return is every rank's */
+    long steps;       /* the steps this process has taken */
+    char checked[32]; /* the checksum of the parameters at the last check_ranks */
+    double saved_at;  /* when the state was last saved */
+    char path[1100];  /* scratch for file names in the run directory */
 } run;
 
 static const char *in_dir(run *r, const char *file) {
@@ -64,6 +72,16 @@ static const char *in_dir(run *r, const char *file) {
 /* Whether this process writes the run's files: rank 0 of a data-parallel run, or the only one. */
 static int writer(const run *r) {
     return r->o->rank == 0;
+}
+
+/* Whether the run stops for a Ctrl-C: at once in one process; after the step whose gradient
+ * sum told every rank of it in a data-parallel run. */
+static int stopping(const run *r) {
+    return r->o->ranks > 1 ? r->stop : interrupted;
+}
+
+static sc_dist dist_of(const run *r) {
+    return (sc_dist){r->o->rank, r->o->ranks, 0, 1};
 }
 
 static int save_state(run *r) {
@@ -97,19 +115,15 @@ static int resume(run *r) {
 /* What a data-parallel run needs, and the models it does not train yet. */
 static int data_parallel_setup(run *r) {
     const sc_job *job = r->job;
-    if (job->model.sparse_input || sc_loss_is_batchwise(job->train.loss.kind) ||
-        job->model.dropout > 0)
+    if (sc_loss_is_batchwise(job->train.loss.kind) || job->model.dropout > 0)
         return sc_error(SC_EINPUT,
-                        "data-parallel training (%d ranks) takes dense inputs, a loss of each "
-                        "pair (mse, contrastive) and no dropout so far; run one process",
+                        "data-parallel training (%d ranks) takes a loss of each pair (mse, "
+                        "contrastive) and no dropout so far; run one process",
                         r->o->ranks);
     if (job->train.batch_size < (size_t)r->o->ranks)
         return sc_error(SC_EINPUT, "[train] batch_size = %zu is smaller than the %d ranks",
                         job->train.batch_size, r->o->ranks);
-    size_t n = r->model->nparams;
-    r->grad = malloc(n * sizeof *r->grad);
-    r->sum = malloc(n * sizeof *r->sum);
-    return r->grad && r->sum ? SC_OK : sc_error(SC_ERR, "out of memory");
+    return SC_OK;
 }
 
 static int setup(run *r) {
@@ -176,7 +190,9 @@ static int epoch_begin(run *r, int e, epoch_data *ep) {
     SC_TRY(r->task.kind->epoch_pairs(&r->task, e, &pairs));
     int rc = sc_pairs_upload(r->rt, &pairs, &ep->pairs);
     size_t batch = r->job->train.batch_size;
-    if (rc == SC_OK) rc = sc_model_plan(r->model, r->task.train, &pairs, batch, &ep->plan);
+    if (rc == SC_OK)
+        rc = sc_model_plan_part(r->model, r->task.train, &pairs, batch, r->o->rank, r->o->ranks,
+                                &ep->plan);
     sc_pairs_free(&pairs);
     ep->steps = (ep->pairs.n + batch - 1) / batch;
     return rc;
@@ -187,31 +203,95 @@ static void epoch_end(epoch_data *ep) {
     sc_sparse_plan_dev_free(&ep->plan);
 }
 
-static sc_dist dist_of(const run *r) {
-    return (sc_dist){r->o->rank, r->o->ranks};
+/* Room for n floats of gradient (and its double sum, and one more) on the host. */
+static int gradient_room(run *r, size_t n) {
+    if (n <= r->room) return SC_OK;
+    float *g = realloc(r->grad, n * sizeof *g);
+    if (g) r->grad = g;
+    double *sum = g ? realloc(r->sum, (n + 1) * sizeof *sum) : NULL;
+    if (sum) r->sum = sum;
+    if (!sum) return sc_error(SC_ERR, "out of memory");
+    r->room = n;
+    return SC_OK;
+}
+
+/* The parts of a step's gradient that the ranks sum: every parameter's but a text model's
+ * table, of whose rows the compact gradient holds the step's (the plan's, the same on every
+ * rank). The table's own part of the gradient buffer stays unused. */
+static void gradient_parts(const run *r, const sc_batch *b, sc_view part[2], size_t n[2]) {
+    const sc_model *m = r->model;
+    part[0] = sc_view_at(sc_model_grads(m), m->table);
+    n[0] = m->nparams - m->table;
+    part[1] = (sc_view){m->sparse_grad, 0};
+    n[1] = m->cfg.sparse_input
+               ? (b->plan->feat_off[b->step + 1] - b->plan->feat_off[b->step]) * m->sparse.out
+               : 0;
 }
 
 /* A data-parallel pass: this rank's share of the batch's pairs, its gradient (a mean over
  * its pairs) weighted by its share, and the sum over the ranks in every rank's gradient:
- * the gradient of the whole batch's mean loss, as one process computes it. */
+ * the gradient of the whole batch's mean loss, as one process computes it. A Ctrl-C rides
+ * along in the sum, so that every rank stops after the same step. */
 static int shared_pass(run *r, const sc_batch *whole) {
     sc_dist d = dist_of(r);
     sc_model *m = r->model;
-    size_t first, count;
+    size_t first, count, n[2];
     sc_dist_share(&d, whole->n, &first, &count);
     sc_batch b = *whole;
     b.first += first;
     b.n = count;
-    if (count)
-        SC_TRY(sc_model_train_pass(m, &b));
-    else
-        SC_TRY(sc_fill(r->rt, sc_model_grads(m), 0.0f, m->nparams));
-    SC_TRY(sc_download(r->rt, r->grad, sc_model_grads(m), m->nparams));
+    sc_view part[2];
+    gradient_parts(r, whole, part, n);
+    SC_TRY(gradient_room(r, n[0] + n[1]));
+    if (count) SC_TRY(sc_model_train_pass(m, &b));
+    for (int k = 0; k < 2 && !count; k++) /* no pairs here: a zero gradient */
+        if (n[k]) SC_TRY(sc_fill(r->rt, part[k], 0.0f, n[k]));
+    SC_TRY(sc_download(r->rt, r->grad, part[0], n[0]));
+    if (n[1]) SC_TRY(sc_download(r->rt, r->grad + n[0], part[1], n[1]));
+    size_t total = n[0] + n[1];
     double share = (double)count / (double)whole->n;
-    for (size_t i = 0; i < m->nparams; i++) r->sum[i] = r->grad[i] * share;
-    SC_TRY(sc_dist_sum(&d, r->sum, m->nparams));
-    for (size_t i = 0; i < m->nparams; i++) r->grad[i] = (float)r->sum[i];
-    return sc_upload(r->rt, sc_model_grads(m), r->grad, m->nparams);
+    for (size_t i = 0; i < total; i++) r->sum[i] = r->grad[i] * share;
+    r->sum[total] = interrupted;
+    SC_TRY(sc_dist_sum(&d, r->sum, total + 1));
+    r->stop = r->sum[total] > 0;
+    for (size_t i = 0; i < total; i++) r->grad[i] = (float)r->sum[i];
+    SC_TRY(sc_upload(r->rt, part[0], r->grad, n[0]));
+    return n[1] ? sc_upload(r->rt, part[1], r->grad + n[0], n[1]) : SC_OK;
+}
+
+/* A 64-bit FNV-1a hash of n floats' bytes. */
+static uint64_t checksum(const float *x, size_t n) {
+    const unsigned char *b = (const unsigned char *)x;
+    uint64_t h = 14695981039346656037ull;
+    for (size_t i = 0; i < n * sizeof *x; i++) h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
+/* Whether every rank holds rank 0's parameters, bit for bit, after step `step` of epoch e: a
+ * data-parallel run trains one model only while they do. */
+static int check_ranks(run *r, int e, size_t step) {
+    sc_model *m = r->model;
+    float *p = malloc(m->nparams * sizeof *p);
+    if (!p) return sc_error(SC_ERR, "out of memory");
+    int rc = sc_model_get_params(m, p), other = -1;
+    char text[32];
+    snprintf(text, sizeof text, "%016llx", (unsigned long long)checksum(p, m->nparams));
+    free(p);
+    sc_dist d = dist_of(r);
+    if (rc == SC_OK) rc = sc_dist_differs(&d, text, &other);
+    if (rc != SC_OK) return rc;
+    r->agreed = 1; /* every rank knows the outcome */
+    char when[64];
+    snprintf(when, sizeof when, step ? "after epoch %d, step %zu" : "at the end of epoch %d", e,
+             step);
+    if (other >= 0)
+        return sc_error(SC_ERR,
+                        "rank %d's parameters differ from rank 0's %s: the ranks no longer "
+                        "train one model (a bug in siamcl or the device)",
+                        other, when);
+    r->agreed = 0;
+    snprintf(r->checked, sizeof r->checked, "%s", text);
+    return SC_OK;
 }
 
 /* Step s of epoch e: its batch, a training pass over it and the update. */
@@ -222,7 +302,10 @@ static int train_step(run *r, int e, const epoch_data *ep, size_t s, size_t *pai
     sc_batch b = {r->task.train, &ep->pairs, first, n, &ep->plan, s, tick};
     *pairs = n;
     SC_TRY(r->o->ranks > 1 ? shared_pass(r, &b) : sc_model_train_pass(r->model, &b));
-    return sc_model_optimizer_step(r->model, &r->opt, &b);
+    SC_TRY(sc_model_optimizer_step(r->model, &r->opt, &b));
+    r->steps++;
+    long every = r->o->check_every;
+    return r->o->ranks > 1 && every > 0 && r->steps % every == 0 ? check_ranks(r, e, s + 1) : SC_OK;
 }
 
 /* The running loss over every rank's pairs. */
@@ -231,12 +314,12 @@ static int read_loss(run *r, sc_loss_total *total) {
     float acc[SC_LOSS_ACC];
     SC_TRY(sc_model_loss_get(r->model, acc));
     sc_dist d = dist_of(r);
-    double v[2] = {acc[0], acc[3]};
+    double v[2] = {acc[0], acc[3]}, bad = acc[4] > 0 ? acc[4] : INFINITY;
     SC_TRY(sc_dist_sum(&d, v, 2));
+    SC_TRY(sc_dist_min(&d, &bad, 1)); /* the first batch that was not finite on any rank */
     total->mean = v[1] > 0 ? v[0] / v[1] : 0.0;
     total->last = acc[2];
-    /* a rank's non-finite batch reaches every rank through the summed gradient */
-    total->bad_batch = (long)acc[4];
+    total->bad_batch = isfinite(bad) ? (long)bad : 0;
     return SC_OK;
 }
 
@@ -247,12 +330,18 @@ static int save_due(const run *r, size_t steps) {
 }
 
 /* The work of the steps between two reads of the loss: a read every 8 steps also keeps the
- * queue short (a backlog of thousands of commands slows PoCL down twofold). */
+ * queue short (a backlog of thousands of commands slows PoCL down twofold). The ranks of a
+ * data-parallel run judge the loss together, every 8 steps; the progress line's is rank 0's
+ * own, when due. */
 static int after_step(run *r, int e, size_t s, size_t steps, sc_progress *p, size_t done,
                       sc_loss_total *total) {
-    int due = sc_progress_due(p), read = due || s % 8 == 7;
-    if (read) SC_TRY(sc_model_loss_read(r->model, total));
-    if (read && total->bad_batch) return diverged(r, e, total->bad_batch);
+    int due = sc_progress_due(p), together = s % 8 == 7;
+    if (together)
+        SC_TRY(read_loss(r, total));
+    else if (due)
+        SC_TRY(sc_model_loss_read(r->model, total));
+    if ((together || (due && r->o->ranks == 1)) && total->bad_batch)
+        return diverged(r, e, total->bad_batch);
     if (due) sc_progress_draw(p, s + 1, total->mean, done);
     r->st.step = (long)s + 1;
     return s + 1 < steps && save_due(r, s + 1) ? save_state(r) : SC_OK;
@@ -271,7 +360,7 @@ static int train_epoch(run *r, int e, size_t first, sc_loss_total *total, double
     if (first) sc_progress_restart(&p, first, done);
     if (rc == SC_OK && !first) rc = sc_model_loss_reset(r->model);
     memset(total, 0, sizeof *total);
-    for (size_t s = first; s < ep.steps && rc == SC_OK && !interrupted; s++) {
+    for (size_t s = first; s < ep.steps && rc == SC_OK && !stopping(r); s++) {
         rc = train_step(r, e, &ep, s, &n);
         done += n;
         if (rc == SC_OK && e == 1 && s == 0 && ep.steps > 1) rc = first_step_done(r, &p, n);
@@ -295,6 +384,29 @@ static int write_history_row(FILE *f, int epoch, double train_loss, double val_l
     return ferror(f) ? sc_error(SC_ERR, "writing history.csv failed") : SC_OK;
 }
 
+/* The validation pairs' scores and mean loss. The ranks of a data-parallel run score a share
+ * each and gather the scores: every rank then judges the epoch alike (the best epoch, the
+ * early stop) without waiting for another's verdict. */
+static int score_val(run *r, float *scores, double *loss) {
+    const sc_pair_set *val = &r->task.val;
+    if (r->o->ranks == 1) return sc_score_pairs(r->model, val->in, &val->dev, scores, loss);
+    sc_dist d = dist_of(r);
+    size_t first, *n = malloc((size_t)d.size * sizeof *n);
+    if (!n) return sc_error(SC_ERR, "out of memory");
+    for (int k = 0; k < d.size; k++) sc_pairs_share(val->dev.n, k, d.size, &first, &n[k]);
+    sc_dist_share(&d, val->dev.n, &first, &n[d.rank]);
+    float acc[SC_LOSS_ACC];
+    int rc =
+        sc_score_pair_range(r->model, val->in, &val->dev, first, n[d.rank], scores + first, acc);
+    if (rc == SC_OK) rc = sc_dist_gather(&d, scores, n);
+    free(n);
+    SC_TRY(rc);
+    double v[2] = {acc[0], acc[3]};
+    SC_TRY(sc_dist_sum(&d, v, 2));
+    *loss = v[1] > 0 ? v[0] / v[1] : 0.0;
+    return SC_OK;
+}
+
 /* Saves the weights of a new best epoch. */
 static int keep_best(run *r, int epoch, double val_loss, double quality) {
     r->st.best_epoch = epoch;
@@ -311,7 +423,7 @@ static int end_epoch(run *r, FILE *history, int e, double loss, double seconds, 
     const sc_train_config *t = &r->job->train;
     const sc_pair_set *val = &r->task.val;
     double val_loss;
-    SC_TRY(sc_score_pairs(r->model, val->in, &val->dev, scores, &val_loss));
+    SC_TRY(score_val(r, scores, &val_loss));
     if (!isfinite(val_loss)) return diverged(r, e, 0);
     double rate = (double)done / seconds, quality = sc_task_quality(&r->task, scores);
     SC_TRY(
@@ -350,7 +462,7 @@ static int epochs(run *r, FILE *history) {
         double seconds;
         size_t done;
         rc = train_epoch(r, e, (size_t)r->st.step, &total, &seconds, &done);
-        if (rc != SC_OK || interrupted) break;
+        if (rc != SC_OK || stopping(r)) break;
         rc = end_epoch(r, history, e, total.mean, seconds, done, scores);
     }
     free(scores);
@@ -406,9 +518,15 @@ static void warn_if_constant(run *r) {
 /* The best weights on the test pairs, when the task has any. */
 static int finish(run *r, sc_train_result *out) {
     if (!r->st.best_epoch) return sc_error(SC_ERR, "no epoch finished");
+    if (r->o->ranks > 1) {
+        SC_TRY(check_ranks(r, r->st.epochs_done, 0));
+        fprintf(r->o->log, "siamcl: the %d ranks end with identical parameters (checksum %s)\n",
+                r->o->ranks, r->checked);
+    }
     warn_if_constant(r);
     SC_TRY(sc_model_set_params(r->model, r->best));
-    if (!r->task.test.pairs.n) return SC_OK;
+    /* the test on rank 0 alone: it runs once, and its report needs every test row */
+    if (!r->task.test.pairs.n || !writer(r)) return SC_OK;
     fprintf(r->o->log, "siamcl: evaluating the best weights (epoch %d) on the test pairs\n",
             r->st.best_epoch);
     sc_ensemble one = {&r->model, 1};
@@ -467,16 +585,20 @@ int sc_train(sc_runtime *rt, sc_config *cfg, sc_job *job, const sc_train_options
     memset(out, 0, sizeof *out);
     interrupted = 0;
     catch_interrupt();
-    int rc = setup(&r);
+    sc_dist d = dist_of(&r);
+    int rc = sc_dist_agree(&d, setup(&r)); /* bad data on one rank stops them all */
+    r.agreed = rc != SC_OK;
     if (rc == SC_OK && o->resume && finished(&r)) {
         out->finished = 1;
     } else {
         if (rc == SC_OK) rc = train_with_history(&r);
-        if (rc == SC_OK) rc = interrupted ? stop_interrupted(&r) : finish(&r, out);
+        if (rc == SC_OK) rc = stopping(&r) ? stop_interrupted(&r) : finish(&r, out);
     }
+    out->agreed = rc != SC_OK && (r.agreed || rc == SC_DIVERGED || rc == SC_INTERRUPTED);
     out->epochs = r.st.epochs_done;
     out->best_epoch = r.st.best_epoch;
     signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
     free(r.best);
     free(r.grad);
     free(r.sum);

@@ -5,6 +5,7 @@
  * the test pairs: RUN_DIR/metrics.json has the ensemble's row (the mean of the members'
  * scores), each member's row and the baselines. */
 #include "atomic_file.h"
+#include "dist.h"
 #include "json.h"
 #include "run_dir.h"
 #include "siamcl/checkpoint.h"
@@ -38,7 +39,7 @@ static int member_config(sc_config *cfg, const sc_job *job, int k, sc_config **o
 
 /* Trains member k, or continues it when the ensemble resumes and the member saved a state. */
 static int train_member(sc_runtime *rt, sc_config *cfg, const sc_job *job, int k,
-                        const sc_train_options *o) {
+                        const sc_train_options *o, int *agreed) {
     sc_config *mcfg = NULL;
     sc_job mjob;
     sc_train_result res;
@@ -47,12 +48,14 @@ static int train_member(sc_runtime *rt, sc_config *cfg, const sc_job *job, int k
     int rc = member_config(cfg, job, k, &mcfg);
     if (rc == SC_OK) rc = sc_job_read(mcfg, &mjob);
     snprintf(last, sizeof last, "%s/last.safetensors", mjob.out_dir);
-    sc_train_options mo = {o->log, o->resume && stat(last, &st) == 0, o->rank, o->ranks};
+    sc_train_options mo = *o;
+    mo.resume = o->resume && stat(last, &st) == 0;
     if (rc == SC_OK) {
         fprintf(o->log, "siamcl: ensemble member %d of %d (seed %llu) in %s\n", k + 1,
                 job->train.ensemble, (unsigned long long)(job->train.seed + (uint64_t)k),
                 mjob.out_dir);
         rc = sc_train(rt, mcfg, &mjob, &mo, &res);
+        *agreed = res.agreed;
     }
     sc_config_free(mcfg);
     return rc;
@@ -117,20 +120,20 @@ static int test_members(sc_runtime *rt, sc_job *job, const sc_train_options *o,
     return rc;
 }
 
+/* Rank 0 of a data-parallel run holds the run directory and tests the members; every rank
+ * trains them. */
 int sc_train_ensemble(sc_runtime *rt, sc_config *cfg, sc_job *job, const sc_train_options *o,
                       sc_train_result *out) {
     sc_run_dir dir = {-1};
+    sc_dist d = {o->rank, o->ranks, 0, 1};
     memset(out, 0, sizeof *out);
-    if (o->ranks > 1)
-        return sc_error(SC_EINPUT,
-                        "an ensemble trains on one process so far ([train] ensemble "
-                        "= %d under mpirun)",
-                        job->train.ensemble);
-    int rc = sc_run_dir_open(job->out_dir, &dir);
-    if (rc == SC_OK) rc = sc_run_dir_write_config(job->out_dir, cfg);
+    int rc = o->rank ? SC_OK : sc_run_dir_open(job->out_dir, &dir);
+    if (rc == SC_OK && !o->rank) rc = sc_run_dir_write_config(job->out_dir, cfg);
+    rc = sc_dist_agree(&d, rc);
+    out->agreed = rc != SC_OK;
     for (int k = 0; k < job->train.ensemble && rc == SC_OK; k++)
-        rc = train_member(rt, cfg, job, k, o);
-    if (rc == SC_OK) rc = test_members(rt, job, o, out);
+        rc = train_member(rt, cfg, job, k, o, &out->agreed);
+    if (rc == SC_OK && !o->rank) rc = test_members(rt, job, o, out);
     sc_run_dir_close(&dir);
     return rc;
 }

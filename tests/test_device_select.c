@@ -61,6 +61,32 @@ static void cpu_by_type(void) {
     CHECK(i == 0, "chose %d", i);
 }
 
+/* Data-parallel processes on one machine: one GPU each in order of merit, round again past the
+ * last; a CPU, an index or a name is the same device for all of them. */
+static void nth_process_takes_its_own_gpu(void) {
+    int n, i;
+    const sc_device_desc *d = mixed(&n);
+    int want[] = {2, 1, 2, 1};
+    for (int k = 0; k < 4; k++) {
+        CHECK_OK(sc_device_select_nth(d, n, "auto", k, &i));
+        CHECK(i == want[k], "process %d chose %d, not %d", k, i, want[k]);
+        CHECK_OK(sc_device_select_nth(d, n, "gpu", k, &i));
+        CHECK(i == want[k], "gpu: process %d chose %d, not %d", k, i, want[k]);
+        CHECK_OK(sc_device_select_nth(d, n, "cpu", k, &i));
+        CHECK(i == 0, "cpu: process %d chose %d", k, i);
+        CHECK_OK(sc_device_select_nth(d, n, "AMD", k, &i));
+        CHECK(i == 2, "a name: process %d chose %d", k, i);
+    }
+    sc_device_desc same[3] = {dev(CL_DEVICE_TYPE_GPU, "gpu a", "P", 10, 1000),
+                              dev(CL_DEVICE_TYPE_CPU, "cpu", "P", 4, 1000),
+                              dev(CL_DEVICE_TYPE_GPU, "gpu b", "P", 10, 1000)};
+    CHECK_OK(sc_device_select_nth(same, 3, "auto", 1, &i));
+    CHECK(i == 2, "equal GPUs go in the list's order: process 1 chose %d", i);
+    sc_device_desc cpus[1] = {dev(CL_DEVICE_TYPE_CPU, "cpu", "P", 4, 1000)};
+    CHECK_OK(sc_device_select_nth(cpus, 1, "auto", 3, &i));
+    CHECK(i == 0, "no GPU: process 3 chose %d", i);
+}
+
 static void by_index(void) {
     int n, i;
     const sc_device_desc *d = mixed(&n);
@@ -87,4 +113,5 @@ static void empty_list_is_an_error(void) {
 }
 
 TEST_MAIN(TEST(auto_prefers_fastest_gpu), TEST(auto_falls_back_to_cpu), TEST(cpu_by_type),
-          TEST(by_index), TEST(by_substring), TEST(empty_list_is_an_error))
+          TEST(by_index), TEST(by_substring), TEST(nth_process_takes_its_own_gpu),
+          TEST(empty_list_is_an_error))

@@ -4,6 +4,7 @@
 #include "harness.h"
 #include "reference.h"
 
+#include "siamcl/pairs.h"
 #include "siamcl/sparse.h"
 
 #include <math.h>
@@ -470,7 +471,88 @@ static void lazy_subnormal_moments_are_zero(void) {
     CHECK(rc == SC_OK, "%s", sc_last_error());
 }
 
+/* Step s's backward over rows of the pairs [first, first + n) (a part's share, or the whole
+ * step) with the plan p: dy is the whole step's (2 whole x OUT), of which the share's rows are
+ * taken; the compact gradient (the step's features x OUT) and db are added to g and db. */
+static int add_backward(fixture *f, const sc_sparse_plan_dev *p, size_t s, size_t first, size_t n,
+                        size_t whole, const float *dy, double *g, double *db) {
+    sc_runtime *rt = test_runtime();
+    size_t at = s * f->plan.batch, nf = f->plan.feat_off[s + 1] - f->plan.feat_off[s];
+    float *mine = malloc((2 * n * OUT + 1) * sizeof *mine),
+          *out = malloc((nf * OUT + OUT) * sizeof *out);
+    for (size_t r = 0; r < n; r++) { /* left rows, then right rows, of the share */
+        memcpy(mine + r * OUT, dy + (first - at + r) * OUT, OUT * sizeof *dy);
+        memcpy(mine + (n + r) * OUT, dy + (whole + first - at + r) * OUT, OUT * sizeof *dy);
+    }
+    sc_view P = {f->pm, 0}, Y = {f->y, 0}, DY = {f->dy, 0}, G = {f->g, 0};
+    sc_row_index ix = sc_pairs_index(&f->pd, first, n);
+    int rc = n ? SC_OK : sc_fill(rt, G, 0.0f, nf * OUT); /* an empty share: no gradient */
+    if (rc == SC_OK && n) rc = sc_sparse_forward(rt, &f->l, P, &f->xd, &ix, Y);
+    if (rc == SC_OK && n) rc = sc_upload(rt, DY, mine, 2 * n * OUT);
+    if (rc == SC_OK) rc = sc_fill(rt, (sc_view){f->gm, f->l.b}, 0.0f, OUT);
+    if (rc == SC_OK && n) rc = sc_sparse_backward(rt, &f->l, p, s, (sc_view){f->gm, 0}, Y, DY, G);
+    if (rc == SC_OK) rc = sc_download(rt, out, G, nf * OUT);
+    if (rc == SC_OK) rc = sc_download(rt, out + nf * OUT, (sc_view){f->gm, f->l.b}, OUT);
+    for (size_t k = 0; rc == SC_OK && k < nf * OUT; k++) g[k] += out[k];
+    for (size_t k = 0; rc == SC_OK && k < OUT; k++) db[k] += out[nf * OUT + k];
+    free(mine), free(out);
+    return rc;
+}
+
+/* Data parallelism: the plans of 3 parts have the whole plan's features at every step, and
+ * their compact gradients and bias gradients, each over its share of the step's pairs, sum to
+ * the whole step's. */
+static void part_gradients_sum_to_the_step(void) {
+    enum { BATCH = 7, PARTS = 3 };
+    fixture f = {0};
+    random_csr(&f.x, TEXTS, BUCKETS);
+    random_pairs(&f.pairs, PAIRS, TEXTS);
+    int rc = fixture_open(&f, SC_ACT_TANH, 1, BATCH);
+    sc_sparse_plan part[PARTS];
+    sc_sparse_plan_dev dev[PARTS];
+    memset(part, 0, sizeof part), memset(dev, 0, sizeof dev);
+    for (int k = 0; k < PARTS && rc == SC_OK; k++) {
+        rc = sc_sparse_plan_build_part(&f.l, &f.x, f.pairs.left, f.pairs.right, PAIRS, BATCH, k,
+                                       PARTS, &part[k]);
+        if (rc == SC_OK) rc = sc_sparse_plan_upload(test_runtime(), &part[k], &dev[k]);
+    }
+    size_t nall = f.plan.feat_off[f.plan.steps];
+    int same_features = 1;
+    for (int k = 0; k < PARTS && rc == SC_OK; k++)
+        same_features =
+            same_features && part[k].steps == f.plan.steps &&
+            !memcmp(part[k].feat_off, f.plan.feat_off, (f.plan.steps + 1) * sizeof(size_t)) &&
+            !memcmp(part[k].features, f.plan.features, nall * sizeof(uint32_t));
+    CHECK(same_features, "a part's plan has other features than the whole plan's");
+    double err = 0;
+    for (size_t s = 0; s < f.plan.steps && rc == SC_OK; s++) {
+        size_t n = min_size(BATCH, PAIRS - BATCH * s),
+               nf = f.plan.feat_off[s + 1] - f.plan.feat_off[s];
+        float dy[2 * BATCH * OUT];
+        test_fill(dy, 2 * n * OUT, -1, 1);
+        double *whole = calloc(nf * OUT + OUT, sizeof *whole),
+               *sum = calloc(nf * OUT + OUT, sizeof *sum);
+        rc = add_backward(&f, &f.plan_dev, s, BATCH * s, n, n, dy, whole, whole + nf * OUT);
+        for (int k = 0; k < PARTS && rc == SC_OK; k++) {
+            size_t first, count;
+            sc_pairs_share(n, k, PARTS, &first, &count);
+            rc = add_backward(&f, &dev[k], s, BATCH * s + first, count, n, dy, sum, sum + nf * OUT);
+        }
+        float *got = malloc((nf * OUT + OUT) * sizeof *got);
+        for (size_t i = 0; i < nf * OUT + OUT; i++) got[i] = (float)sum[i];
+        err = fmax(err, test_rel_error(got, whole, nf * OUT + OUT));
+        free(got), free(whole), free(sum);
+    }
+    for (int k = 0; k < PARTS; k++) sc_sparse_plan_free(&part[k]), sc_sparse_plan_dev_free(&dev[k]);
+    fixture_close(&f);
+    sc_csr_free(&f.x);
+    sc_pairs_free(&f.pairs);
+    CHECK(rc == SC_OK, "%s", sc_last_error());
+    /* float sums of the same terms in another grouping */
+    CHECK_REL(err, 1e-5, "3 parts' dW rows and db against the whole step's");
+}
+
 TEST_MAIN(TEST(layer_matches_reference), TEST(plan_covers_each_occurrence_once),
           TEST(plan_rejects_bad_input), TEST(backward_is_deterministic),
           TEST(lazy_adam_matches_formula), TEST(lazy_sgd_matches_formula),
-          TEST(lazy_subnormal_moments_are_zero))
+          TEST(lazy_subnormal_moments_are_zero), TEST(part_gradients_sum_to_the_step))

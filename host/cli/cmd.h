@@ -48,6 +48,10 @@ int cmd_device_spec(const cmd_args *args, sc_config *cfg, const char **spec);
 /* Opens the runtime on the device chosen by --device, else SIAMCL_DEVICE, else the config's
  * [device] select, else auto. cfg may be NULL. */
 int cmd_open_runtime(const cmd_args *args, sc_config *cfg, sc_runtime **rt);
+/* The same for process nth of several on this machine (sc_runtime_open_nth); its line about
+ * the device begins with who ("rank 1 of 2 ...: "). */
+int cmd_open_runtime_nth(const cmd_args *args, sc_config *cfg, int nth, const char *who,
+                         sc_runtime **rt);
 
 /* Says on stderr how to tune the GEMMs when the device has no tuning file (train, bench). */
 void cmd_tuning_hint(const sc_runtime *rt, const char *config);

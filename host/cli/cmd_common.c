@@ -213,11 +213,16 @@ static int apply_tuning(sc_runtime *rt) {
 }
 
 int cmd_open_runtime(const cmd_args *args, sc_config *cfg, sc_runtime **rt) {
+    return cmd_open_runtime_nth(args, cfg, 0, "", rt);
+}
+
+int cmd_open_runtime_nth(const cmd_args *args, sc_config *cfg, int nth, const char *who,
+                         sc_runtime **rt) {
     const char *spec;
     SC_TRY(cmd_device_spec(args, cfg, &spec));
-    SC_TRY(sc_runtime_open(rt, spec));
+    SC_TRY(sc_runtime_open_nth(rt, spec, nth));
     const sc_device_desc *d = &(*rt)->dev;
-    fprintf(stderr, "siamcl: device: %s | %s | driver %s | %.1f GiB | %u compute units\n",
+    fprintf(stderr, "siamcl: %sdevice: %s | %s | driver %s | %.1f GiB | %u compute units\n", who,
             d->platform, d->name, d->driver, d->global_mem / 1073741824.0, d->compute_units);
     return apply_tuning(*rt);
 }

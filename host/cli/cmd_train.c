@@ -7,10 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 const char cmd_train_help[] =
     "usage: siamcl train CONFIG [-o section.key=value]... [--device SPEC]\n"
     "       siamcl train --resume RUN_DIR [-o train.epochs=N] [--device SPEC]\n"
+    "       mpirun -np N siamcl train CONFIG|--resume RUN_DIR [...] [--check-ranks K]\n"
     "\n"
     "Trains the model CONFIG describes on its data. Each epoch draws fresh pairs (one positive\n"
     "and one negative per training anchor), trains on them, and scores the validation pairs;\n"
@@ -53,7 +55,20 @@ const char cmd_train_help[] =
     "cosines. RUN_DIR/metrics.json holds the ensemble's row, each member's and the\n"
     "baselines'; eval and score of RUN_DIR use the ensemble, and --resume continues the\n"
     "member that was training. With [train] monitor = quality the best epoch and early\n"
-    "stopping follow the validation figure (AUC, Spearman) instead of the loss.\n";
+    "stopping follow the validation figure (AUC, Spearman) instead of the loss.\n"
+    "\n"
+    "Under mpirun, N processes (ranks) train one model: [train] batch_size stays the global\n"
+    "batch, each rank trains its share of every batch (the remainder on the first ranks) and\n"
+    "the ranks sum their gradients, so the same config gives the same model on 1 or N ranks\n"
+    "up to float summation order; a run resumes on any N. Each rank scores a share of the\n"
+    "validation pairs; rank 0 alone writes the run directory and tests the best weights.\n"
+    "With [device] select = auto, rank r on a machine takes its (r mod GPUs)-th GPU; on a CPU\n"
+    "device each rank's PoCL uses its share of the cores (POCL_MAX_PTHREAD_COUNT, unless set).\n"
+    "Losses of each pair (mse, contrastive) and no dropout so far. --check-ranks K compares\n"
+    "the ranks' parameters (a checksum) every K steps, as they are always at the end. Ctrl-C\n"
+    "(mpirun passes it on as SIGTERM) stops every rank after the same step, rank 0 saving\n"
+    "the state; a rank that fails or dies stops them all with a non-zero exit. As root or\n"
+    "with more ranks than cores, mpirun needs --allow-run-as-root and --oversubscribe.\n";
 
 /* A resumed run's config: the run directory's config.ini, where -o may only extend
  * train.epochs. */
@@ -93,53 +108,99 @@ static void print_result(const sc_train_result *res, const sc_job *job) {
 /* Every rank of a data-parallel run trains on the same effective config. */
 static int same_config(const sc_dist *d, const sc_config *cfg) {
     char *text;
-    int rc = sc_config_text(cfg, &text);
-    if (rc == SC_OK) rc = sc_dist_same(d, text, "config");
+    int other = -1, rc = sc_config_text(cfg, &text);
+    if (rc == SC_OK) rc = sc_dist_differs(d, text, &other);
     free(text);
+    if (rc == SC_OK && other >= 0)
+        rc = sc_error(SC_EINPUT,
+                      "rank %d's config is not rank 0's: every rank must be given the same one "
+                      "(the same CONFIG and -o)",
+                      other);
+    return rc;
+}
+
+static int parse_check(const char *text, long *every) {
+    char *end;
+    long v = strtol(text, &end, 10);
+    if (*text && !*end && v > 0) {
+        *every = v;
+        return SC_OK;
+    }
+    return sc_error(SC_EINPUT, "train: --check-ranks %s: expected a number of steps above 0", text);
+}
+
+/* A CPU device's threads: PoCL's would each take every core, so each rank on a machine takes
+ * its share of them, unless the user chose (POCL_MAX_PTHREAD_COUNT). */
+static void share_cores(const sc_dist *d) {
+    if (d->size == 1 || getenv("POCL_MAX_PTHREAD_COUNT")) return;
+    char n[16];
+    snprintf(n, sizeof n, "%d", sc_dist_cores(d));
+    setenv("POCL_MAX_PTHREAD_COUNT", n, 0);
+}
+
+/* This rank's config, job and device: what may fail on one rank alone (its files, its
+ * device). */
+static int open_rank(const cmd_args *args, const char *resume, const sc_dist *d, sc_config **cfg,
+                     sc_job *job, sc_runtime **rt) {
+    int rc =
+        resume ? resume_config(args, resume, cfg) : cmd_load_config(args, args->positional[0], cfg);
+    if (rc == SC_OK) rc = sc_job_read(*cfg, job);
+    if (rc == SC_OK && resume) snprintf(job->out_dir, sizeof job->out_dir, "%s", resume);
+    if (rc != SC_OK) return rc;
+    char who[96] = "";
+    if (d->size > 1) {
+        share_cores(d);
+        const char *threads = getenv("POCL_MAX_PTHREAD_COUNT");
+        snprintf(who, sizeof who, "rank %d of %d (pid %ld, POCL_MAX_PTHREAD_COUNT=%s): ", d->rank,
+                 d->size, (long)getpid(), threads ? threads : "unset");
+    }
+    return cmd_open_runtime_nth(args, *cfg, d->local_rank, who, rt);
+}
+
+/* How a data-parallel run ends. An error that every rank knows (bad input, a divergence,
+ * Ctrl-C) ends each rank alike, rank 0 saying it once; an error of this rank alone would leave
+ * the others waiting for it forever, so it stops them all (MPI_Abort). */
+static int end_ranks(const sc_dist *d, int rc, int agreed) {
+    if (d->size > 1 && rc != SC_OK && !agreed) {
+        fprintf(stderr, "siamcl: rank %d of %d: %s\n", d->rank, d->size, sc_last_error());
+        sc_dist_abort(d, rc == SC_INTERRUPTED ? SC_INTERRUPTED : rc);
+    }
+    if (d->rank > 0 && rc != SC_OK) sc_error(rc, "%s", ""); /* rank 0 says it */
+    sc_dist_finalize(d);
     return rc;
 }
 
 int cmd_train(int argc, char **argv) {
-    const char *resume = NULL;
-    cmd_option options[] = {{"resume", 0, &resume, NULL}, {0}};
+    const char *resume = NULL, *check = NULL;
+    cmd_option options[] = {{"resume", 0, &resume, NULL}, {"check-ranks", 0, &check, NULL}, {0}};
     cmd_args args;
     SC_TRY(cmd_parse(argc, argv, "train", cmd_train_help, options, &args));
     if (args.help) return SC_OK;
     if (args.npositional != !resume)
         return sc_error(SC_EINPUT,
                         "train: expected one CONFIG, or --resume RUN_DIR alone (see --help)");
-    sc_config *cfg;
+    long every = 0;
+    if (check) SC_TRY(parse_check(check, &every));
+    sc_dist d;
+    SC_TRY(sc_dist_init(&d)); /* before OpenCL: a rank's device depends on its place */
+    sc_config *cfg = NULL;
     sc_job job;
     sc_runtime *rt = NULL;
-    if (resume)
-        SC_TRY(resume_config(&args, resume, &cfg));
-    else
-        SC_TRY(cmd_load_config(&args, args.positional[0], &cfg));
-    int rc = sc_job_read(cfg, &job);
-    if (rc == SC_OK && resume) snprintf(job.out_dir, sizeof job.out_dir, "%s", resume);
-    if (rc == SC_OK) rc = cmd_open_runtime(&args, cfg, &rt);
-    if (rc == SC_OK) cmd_tuning_hint(rt, resume ? sc_config_path(cfg) : args.positional[0]);
-    sc_dist d = {0, 1};
-    if (rc == SC_OK) rc = sc_dist_init(&d);
+    int rc = sc_dist_agree(&d, open_rank(&args, resume, &d, &cfg, &job, &rt)), agreed = 1;
+    if (rc == SC_OK && d.rank == 0)
+        cmd_tuning_hint(rt, resume ? sc_config_path(cfg) : args.positional[0]);
     if (rc == SC_OK && d.size > 1) rc = same_config(&d, cfg);
     /* only rank 0 speaks; the others' log goes nowhere */
     FILE *quiet = rc == SC_OK && d.rank ? fopen("/dev/null", "w") : NULL;
-    sc_train_options o = {quiet ? quiet : stderr, resume != NULL, d.rank, d.size};
-    sc_train_result res;
-    if (rc == SC_OK) rc = sc_train(rt, cfg, &job, &o, &res);
+    sc_train_options o = {quiet ? quiet : stderr, resume != NULL, d.rank, d.size, every};
+    sc_train_result res = {0};
+    if (rc == SC_OK) {
+        rc = sc_train(rt, cfg, &job, &o, &res);
+        agreed = res.agreed;
+    }
     if (rc == SC_OK && o.rank == 0) print_result(&res, &job);
     if (quiet) fclose(quiet);
-    if (o.ranks > 1 && rc != SC_OK) {
-        /* Bad input is the same on every rank (one config, one data): rank 0 says it once.
-         * Any other error may be this rank's alone. Either way the others would wait for
-         * this one forever: MPI_Abort stops them all. */
-        if (o.rank == 0)
-            fprintf(stderr, "siamcl: %s\n", sc_last_error());
-        else if (rc != SC_EINPUT)
-            fprintf(stderr, "siamcl: rank %d of %d: %s\n", o.rank, o.ranks, sc_last_error());
-        sc_dist_abort(&d, rc == SC_INTERRUPTED ? SC_INTERRUPTED : 2);
-    }
-    if (rc == SC_OK) sc_dist_finalize(&d);
+    rc = end_ranks(&d, rc, agreed);
     sc_runtime_close(rt);
     sc_config_free(cfg);
     return rc;

@@ -30,6 +30,11 @@ int sc_devices_list(sc_device_desc **devices, int *count);
  * the most compute units x clock, else the best CPU, else the first device. A pure function of
  * its arguments; an unmatched spec is an SC_EINPUT error. */
 int sc_device_select(const sc_device_desc *devices, int count, const char *spec, int *chosen);
+/* As sc_device_select, for process nth of several on one machine (data parallelism): auto and
+ * gpu take the (nth mod GPUs)-th GPU in that order of merit, so that each process has its own
+ * GPU while there are enough; CPUs and named devices are shared. */
+int sc_device_select_nth(const sc_device_desc *devices, int count, const char *spec, int nth,
+                         int *chosen);
 
 /* "GPU", "CPU", "ACCELERATOR" or "OTHER". */
 const char *sc_device_type_name(cl_device_type type);

@@ -24,6 +24,11 @@ typedef struct sc_ensemble {
  * their mean loss. */
 int sc_score_pairs(sc_model *m, const sc_inputs *in, const sc_pairs_dev *p, float *scores,
                    double *loss);
+/* Scores of pairs first .. first + n - 1 of p (into scores[0 .. n - 1]) and, unless acc is
+ * NULL, the running state of their loss (SC_LOSS_ACC floats, as sc_model_loss_get): the part
+ * of the pairs that one of several data-parallel processes scores. */
+int sc_score_pair_range(sc_model *m, const sc_inputs *in, const sc_pairs_dev *p, size_t first,
+                        size_t n, float *scores, float *acc);
 /* Embeddings of rows first .. first + n - 1 of in into out (n x E floats on the device). */
 int sc_embed_rows(sc_model *m, const sc_inputs *in, size_t first, size_t n, cl_mem out);
 

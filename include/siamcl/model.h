@@ -109,6 +109,11 @@ typedef struct sc_batch {
  * model gets an empty plan. Free it with sc_sparse_plan_dev_free. */
 int sc_model_plan(sc_model *m, const sc_inputs *in, const sc_pairs *pairs, size_t batch,
                   sc_sparse_plan_dev *out);
+/* The plan of part `part` of `parts` data-parallel processes: each trains its share of every
+ * batch (sc_pairs_share) and their compact gradients sum to the batch's (see
+ * sc_sparse_plan_build_part). */
+int sc_model_plan_part(sc_model *m, const sc_inputs *in, const sc_pairs *pairs, size_t batch,
+                       int part, int parts, sc_sparse_plan_dev *out);
 
 /* Scores of the batch's pairs: sc_model_scores holds them afterwards (b->n floats). */
 int sc_model_forward(sc_model *m, const sc_batch *b);

@@ -36,5 +36,8 @@ int sc_pairs_select(const sc_pairs *all, const uint8_t *which, uint8_t keep, sc_
 /* Shuffles the pairs in place (Fisher-Yates), seeded. */
 void sc_pairs_shuffle(sc_pairs *p, uint64_t seed, uint64_t stream);
 void sc_pairs_free(sc_pairs *p);
+/* Part `part` of `parts` of n pairs: [*first, *first + *count), the remainder on the first
+ * parts (how data-parallel ranks share a batch). */
+void sc_pairs_share(size_t n, int part, int parts, size_t *first, size_t *count);
 
 #endif

@@ -62,6 +62,8 @@ typedef struct sc_runtime {
 /* Opens the device that spec chooses (see sc_device_select) and finds the kernel directory.
  * CLBlast runs with its own GEMM parameters until the caller applies others (tune.h). */
 int sc_runtime_open(sc_runtime **rt, const char *spec);
+/* The same for process nth of several on one machine (see sc_device_select_nth). */
+int sc_runtime_open_nth(sc_runtime **rt, const char *spec, int nth);
 /* Also empties CLBlast's cache of programs (of every runtime: there is one per process). */
 void sc_runtime_close(sc_runtime *rt);
 

@@ -48,6 +48,7 @@ int sc_sparse_forward(sc_runtime *rt, const sc_sparse_layer *l, sc_view params, 
  * or in mean mode the value divided by its text's sum of values). */
 typedef struct sc_sparse_plan {
     size_t steps, batch, pairs;
+    int part, parts;     /* the rows of part `part` of each step's pairs (sc_pairs_share) */
     size_t max_features; /* the most features of one step: the compact gradient's rows */
     size_t *feat_off;    /* steps + 1 */
     uint32_t *features;
@@ -60,11 +61,20 @@ typedef struct sc_sparse_plan {
  * batch pairs. An index outside x or a feature outside the layer's buckets is SC_EINPUT. */
 int sc_sparse_plan_build(const sc_sparse_layer *l, const sc_csr *x, const int32_t *left,
                          const int32_t *right, size_t pairs, size_t batch, sc_sparse_plan *out);
+/* The plan of one of `parts` processes that share every step's pairs (data parallelism): step
+ * s has the features of all its pairs, as sc_sparse_plan_build's, but the entries of the
+ * process's share of them alone, in its own batch rows (row r < count is the left text of the
+ * share's pair r, count + r its right one). The processes' compact gradients then have the same
+ * rows, and their sum is the whole step's. */
+int sc_sparse_plan_build_part(const sc_sparse_layer *l, const sc_csr *x, const int32_t *left,
+                              const int32_t *right, size_t pairs, size_t batch, int part, int parts,
+                              sc_sparse_plan *out);
 void sc_sparse_plan_free(sc_sparse_plan *p);
 
 /* A plan on the device; feat_off stays on the host too, for the launches' sizes. */
 typedef struct sc_sparse_plan_dev {
     size_t steps, batch, pairs, max_features;
+    int part, parts;
     size_t *feat_off;
     cl_mem features, seg, rows, weights;
 } sc_sparse_plan_dev;

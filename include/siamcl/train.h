@@ -19,6 +19,8 @@ typedef struct sc_train_options {
     /* data parallelism: this process is rank `rank` of `ranks` (0 of 1: alone). Each rank
      * takes its share of every batch; the gradients are summed; rank 0 alone writes. */
     int rank, ranks;
+    long check_every; /* data parallelism: compare the ranks' parameters every this many steps
+                       * (0: only at the end) */
 } sc_train_options;
 
 typedef struct sc_train_result {
@@ -26,6 +28,7 @@ typedef struct sc_train_result {
     int finished;     /* resume found the run finished: nothing was done */
     int tested;       /* the task has test pairs, and report holds the test table */
     sc_report report; /* the best weights and the baselines on the test pairs */
+    int agreed; /* data parallelism: the run's error is every rank's (else this rank's alone) */
 } sc_train_result;
 
 /* Trains the job's model, or continues its run (o->resume); cfg is the job's config, saved
