@@ -83,9 +83,11 @@ kernel void act_bias_backward(global float *dy, int dy_off, global const float *
 }
 
 // Inverted dropout, its mask drawn anew for every element of every training step without a
-// buffer: element k is kept when a hash of (k, the step's seed, the layer's salt) reaches
-// rate * 2^32, and a kept value is scaled by 1 / (1 - rate). The backward pass draws the same
-// mask. The hash is murmur3's finalizer over the words mixed in turn.
+// buffer: element k is kept when a hash of (its place, the step's seed, the layer's salt)
+// reaches rate * 2^32, and a kept value is scaled by 1 / (1 - rate). The backward pass draws
+// the same mask. The hash is murmur3's finalizer over the words mixed in turn. The place is k
+// + shift0 below split, else k + shift1: a data-parallel rank's share of a batch draws the
+// whole batch's masks.
 uint dropout_mix(uint h) {
     h ^= h >> 16;
     h *= 0x85ebca6bu;
@@ -94,23 +96,28 @@ uint dropout_mix(uint h) {
     return h ^ (h >> 16);
 }
 
-float dropout_scale(int k, uint seed_lo, uint seed_hi, uint salt, uint threshold, float keep) {
-    uint h = dropout_mix((uint)k ^ dropout_mix(seed_lo ^ dropout_mix(seed_hi ^ dropout_mix(salt))));
+float dropout_scale(int k, uint seed_lo, uint seed_hi, uint salt, uint threshold, float keep,
+                    int split, int shift0, int shift1) {
+    uint place = (uint)(k + (k < split ? shift0 : shift1));
+    uint h = dropout_mix(place ^ dropout_mix(seed_lo ^ dropout_mix(seed_hi ^ dropout_mix(salt))));
     return h >= threshold ? keep : 0.0f;
 }
 
 // y = x * mask / (1 - rate); keep = 1 / (1 - rate).
 kernel void dropout_forward(global const float *x, int x_off, global float *y, int y_off, int n,
-                            uint seed_lo, uint seed_hi, uint salt, uint threshold, float keep) {
+                            uint seed_lo, uint seed_hi, uint salt, uint threshold, float keep,
+                            int split, int shift0, int shift1) {
     int k = get_global_id(0);
     if (k >= n) return;
-    y[y_off + k] = x[x_off + k] * dropout_scale(k, seed_lo, seed_hi, salt, threshold, keep);
+    y[y_off + k] = x[x_off + k] *
+                   dropout_scale(k, seed_lo, seed_hi, salt, threshold, keep, split, shift0, shift1);
 }
 
 // dx = dy * mask / (1 - rate), in place.
 kernel void dropout_backward(global float *d, int d_off, int n, uint seed_lo, uint seed_hi,
-                             uint salt, uint threshold, float keep) {
+                             uint salt, uint threshold, float keep, int split, int shift0,
+                             int shift1) {
     int k = get_global_id(0);
     if (k >= n) return;
-    d[d_off + k] *= dropout_scale(k, seed_lo, seed_hi, salt, threshold, keep);
+    d[d_off + k] *= dropout_scale(k, seed_lo, seed_hi, salt, threshold, keep, split, shift0, shift1);
 }

@@ -37,12 +37,14 @@ static uint32_t mix(uint32_t h) {
 
 int sc_dropout_kept(const sc_dropout *d, size_t k) {
     uint32_t lo = (uint32_t)d->seed, hi = (uint32_t)(d->seed >> 32);
-    return mix((uint32_t)k ^ mix(lo ^ mix(hi ^ mix(d->salt)))) >= threshold(d->rate);
+    size_t place = k + d->shift[k >= d->split];
+    return mix((uint32_t)place ^ mix(lo ^ mix(hi ^ mix(d->salt)))) >= threshold(d->rate);
 }
 
 #define DROPOUT_ARGS(d)                                                                            \
     SC_UINT((cl_uint)(d)->seed), SC_UINT((cl_uint)((d)->seed >> 32)), SC_UINT((d)->salt),          \
-        SC_UINT(threshold((d)->rate)), SC_FLT(1.0f / (1.0f - (d)->rate))
+        SC_UINT(threshold((d)->rate)), SC_FLT(1.0f / (1.0f - (d)->rate)), SC_INT((d)->split),       \
+        SC_INT((d)->shift[0]), SC_INT((d)->shift[1])
 
 int sc_dropout_forward(sc_runtime *rt, const sc_dropout *d, sc_view x, sc_view y, size_t n) {
     return sc_launch1(rt, "elementwise", "dropout_forward", n, SC_VIEW(x), SC_VIEW(y), SC_INT(n),

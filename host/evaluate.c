@@ -11,7 +11,7 @@ int sc_score_pair_range(sc_model *m, const sc_inputs *in, const sc_pairs_dev *p,
     SC_TRY(sc_model_loss_reset(m));
     for (size_t done = 0; done < n; done += m->max_pairs) {
         size_t k = n - done < m->max_pairs ? n - done : m->max_pairs;
-        sc_batch b = {in, p, first + done, k, NULL, 0, 0};
+        sc_batch b = {in, p, first + done, k, NULL, 0, 0, 0, 0};
         SC_TRY(sc_model_forward(m, &b));
         if (acc) SC_TRY(sc_model_loss(m, k));
         SC_TRY(sc_download(m->rt, scores + done, sc_model_scores(m), k));

@@ -295,29 +295,38 @@ static int first_layer_forward(sc_model *m, const sc_inputs *in, const sc_row_in
 
 /* Dropout's mask of training step tick in the layer salt names (the tower's output l: l; the
  * head's hidden layer l: 64 + l). */
-static sc_dropout mask(const sc_model *m, uint64_t tick, uint32_t salt) {
-    return (sc_dropout){m->cfg.dropout, tick ^ (m->seed * 0x9e3779b97f4a7c15u), salt};
+static sc_dropout mask(const sc_model *m, const sc_batch *b, uint32_t salt, size_t width,
+                       int sides) {
+    sc_dropout d = {m->cfg.dropout, b->tick ^ (m->seed * 0x9e3779b97f4a7c15u), salt, 0, {0, 0}};
+    if (!b->share_of) return d;
+    /* a share of the whole batch: its left rows (or pairs) from row share_at of the whole's,
+     * its right rows from row share_of + share_at */
+    d.split = b->n * width;
+    d.shift[0] = b->share_at * width;
+    d.shift[1] = sides == 2 ? (b->share_of - b->n + b->share_at) * width : 0;
+    return d;
 }
 
 /* A hidden layer's output as the next layer reads it: dropped (into drop) when training. */
-static int hidden_output(const sc_model *m, const uint64_t *tick, uint32_t salt, sc_view act,
-                         sc_view drop, size_t n, sc_view *out) {
+static int hidden_output(const sc_model *m, const sc_batch *train, uint32_t salt, sc_view act,
+                         sc_view drop, size_t width, int sides, sc_view *out) {
     *out = act;
-    if (!tick || m->cfg.dropout <= 0) return SC_OK;
-    sc_dropout d = mask(m, *tick, salt);
+    if (!train || m->cfg.dropout <= 0) return SC_OK;
+    sc_dropout d = mask(m, train, salt, width, sides);
+    size_t n = (size_t)sides * train->n * width;
     *out = drop;
     return sc_dropout_forward(m->rt, &d, act, drop, n);
 }
 
-/* The tower on the rows ix names; tick: a training step's, which drops, or NULL. */
+/* The tower on the rows ix names; train: a training step's batch, which drops, or NULL. */
 static int tower_forward(sc_model *m, const sc_inputs *in, const sc_row_index *ix,
-                         const uint64_t *tick) {
+                         const sc_batch *train) {
     size_t rows = ix->n;
     SC_TRY(first_layer_forward(m, in, ix));
     for (int l = 1; l < m->ntower; l++) {
         sc_view x;
-        SC_TRY(hidden_output(m, tick, (uint32_t)l, m->ws.act[l], m->ws.tdrop[l],
-                             rows * m->tower[l].in, &x));
+        SC_TRY(hidden_output(m, train, (uint32_t)l, m->ws.act[l], m->ws.tdrop[l],
+                             (size_t)m->tower[l].in, 2, &x));
         SC_TRY(
             sc_dense_forward(m->rt, &m->tower[l], sc_model_params(m), x, m->ws.act[l + 1], rows));
     }
@@ -338,7 +347,7 @@ static int embed_batch(sc_model *m, const sc_batch *b, int training) {
         return sc_error(SC_EINPUT,
                         "the model's head reads %d features of each pair; the pairs have %d",
                         m->cfg.pair_features, b->pairs->nfeatures);
-    SC_TRY(tower_forward(m, b->in, &ix, training ? &b->tick : NULL));
+    SC_TRY(tower_forward(m, b->in, &ix, training ? b : NULL));
     if (needs_keys(m)) {
         sc_view keys = {m->ws.keys, 0};
         if (m->loss.kind == SC_LOSS_TRIPLET && !b->in->labeled)
@@ -349,10 +358,10 @@ static int embed_batch(sc_model *m, const sc_batch *b, int training) {
     return sc_copy(m->rt, m->ws.y, (sc_view){b->pairs->target, b->first}, b->n);
 }
 
-/* cols: the pairs' own features, the batch's from pair first on (NULL: none); tick as
+/* cols: the pairs' own features, the batch's from pair first on (NULL: none); train as
  * tower_forward's. */
 static int mlp_forward(sc_model *m, cl_mem cols, size_t first, size_t pairs, size_t dim,
-                       const uint64_t *tick) {
+                       const sc_batch *train) {
     SC_TRY(sc_pair_features_forward(m->rt, m->ws.emb, m->ws.feat, pairs, dim, cols, first,
                                     m->cfg.pair_features));
     sc_view x = m->ws.feat;
@@ -360,16 +369,16 @@ static int mlp_forward(sc_model *m, cl_mem cols, size_t first, size_t pairs, siz
         SC_TRY(sc_dense_forward(m->rt, &m->head[l], sc_model_params(m), x, m->ws.hact[l], pairs));
         x = m->ws.hact[l];
         if (l + 1 < m->nhead)
-            SC_TRY(hidden_output(m, tick, 64 + (uint32_t)l, x, m->ws.hdrop[l],
-                                 pairs * m->head[l].out, &x));
+            SC_TRY(hidden_output(m, train, 64 + (uint32_t)l, x, m->ws.hdrop[l],
+                                 (size_t)m->head[l].out, 1, &x));
     }
     return SC_OK;
 }
 
 /* The head and output map on the embeddings in the workspace; an mlp head also reads the
- * pairs' own features from cols (as mlp_forward), and drops when tick is set. */
+ * pairs' own features from cols (as mlp_forward), and drops when train is set. */
 static int head_forward(sc_model *m, cl_mem cols, size_t first, size_t pairs,
-                        const uint64_t *tick) {
+                        const sc_batch *train) {
     size_t dim = (size_t)sc_model_embedding_width(m);
     switch (m->cfg.head) {
     case SC_HEAD_COSINE:
@@ -379,7 +388,7 @@ static int head_forward(sc_model *m, cl_mem cols, size_t first, size_t pairs,
         SC_TRY(sc_euclidean_forward(m->rt, m->ws.emb, m->ws.dist, m->ws.sim, pairs, dim));
         break;
     case SC_HEAD_MLP:
-        SC_TRY(mlp_forward(m, cols, first, pairs, dim, tick));
+        SC_TRY(mlp_forward(m, cols, first, pairs, dim, train));
         break;
     }
     if (m->cfg.output == SC_OUTPUT_RAW) return SC_OK;
@@ -410,10 +419,11 @@ static void swap(sc_view *a, sc_view *b) {
 }
 
 /* Backward of hidden_output: the gradient d of the dropped layer's output, in place. */
-static int hidden_backward(const sc_model *m, uint64_t tick, uint32_t salt, sc_view d, size_t n) {
+static int hidden_backward(const sc_model *m, const sc_batch *b, uint32_t salt, sc_view d,
+                           size_t width, int sides) {
     if (m->cfg.dropout <= 0) return SC_OK;
-    sc_dropout mk = mask(m, tick, salt);
-    return sc_dropout_backward(m->rt, &mk, d, n);
+    sc_dropout mk = mask(m, b, salt, width, sides);
+    return sc_dropout_backward(m->rt, &mk, d, (size_t)sides * b->n * width);
 }
 
 /* The input the head's layer l read in training (dropped or not). */
@@ -438,7 +448,7 @@ static int head_backward(sc_model *m, const sc_batch *b, sc_view g, int g_is_sim
                                  head_input(m, l), m->ws.hact[l], dy, *cur, pairs));
         dy = *cur;
         swap(cur, other);
-        if (l) SC_TRY(hidden_backward(m, b->tick, 63 + (uint32_t)l, dy, pairs * m->head[l].in));
+        if (l) SC_TRY(hidden_backward(m, b, 63 + (uint32_t)l, dy, (size_t)m->head[l].in, 1));
     }
     /* dy holds the features' gradient, in *other after the last swap */
     SC_TRY(sc_pair_features_backward(m->rt, m->ws.emb, dy, *cur, pairs, dim, m->cfg.pair_features));
@@ -548,7 +558,7 @@ static int tower_backward(sc_model *m, const sc_batch *b, sc_view cur, sc_view o
         SC_TRY(sc_dense_backward(m->rt, &m->tower[l], sc_model_params(m), sc_model_grads(m), x,
                                  m->ws.act[l + 1], cur, other, R));
         swap(&cur, &other);
-        SC_TRY(hidden_backward(m, b->tick, (uint32_t)l, cur, R * m->tower[l].in));
+        SC_TRY(hidden_backward(m, b, (uint32_t)l, cur, (size_t)m->tower[l].in, 2));
     }
     /* the first layer: no gradient for the input */
     if (!m->cfg.sparse_input)
@@ -576,7 +586,7 @@ int sc_model_train_pass(sc_model *m, const sc_batch *b) {
                             m->loss.kind == SC_LOSS_CONTRASTIVE, m->loss.margin));
         SC_TRY(reduce_loss(m, pairs));
     } else {
-        SC_TRY(head_forward(m, b->pairs->features, b->first, pairs, &b->tick));
+        SC_TRY(head_forward(m, b->pairs->features, b->first, pairs, b));
         SC_TRY(sc_model_loss(m, pairs));
         SC_TRY(loss_backward(m, b, &cur, &other));
     }

@@ -60,6 +60,12 @@ typedef struct run {
     int agreed;       /* the error to return is every rank's */
     long steps;       /* the steps this process has taken */
     char checked[32]; /* the checksum of the parameters at the last check_ranks */
+    /* data parallelism, this epoch and this process's whole run: the steps, the seconds of
+     * their gradient sums (the transfers and the allreduce), and of the allreduce alone */
+    struct comm {
+        size_t steps;
+        double sum, reduce;
+    } comm, comm_run;
     double saved_at;  /* when the state was last saved */
     char path[1100];  /* scratch for file names in the run directory */
 } run;
@@ -115,10 +121,10 @@ static int resume(run *r) {
 /* What a data-parallel run needs, and the models it does not train yet. */
 static int data_parallel_setup(run *r) {
     const sc_job *job = r->job;
-    if (sc_loss_is_batchwise(job->train.loss.kind) || job->model.dropout > 0)
+    if (sc_loss_is_batchwise(job->train.loss.kind))
         return sc_error(SC_EINPUT,
                         "data-parallel training (%d ranks) takes a loss of each pair (mse, "
-                        "contrastive) and no dropout so far; run one process",
+                        "contrastive) so far; run one process",
                         r->o->ranks);
     if (job->train.batch_size < (size_t)r->o->ranks)
         return sc_error(SC_EINPUT, "[train] batch_size = %zu is smaller than the %d ranks",
@@ -240,23 +246,32 @@ static int shared_pass(run *r, const sc_batch *whole) {
     sc_batch b = *whole;
     b.first += first;
     b.n = count;
+    b.share_at = first;
+    b.share_of = whole->n;
     sc_view part[2];
     gradient_parts(r, whole, part, n);
     SC_TRY(gradient_room(r, n[0] + n[1]));
     if (count) SC_TRY(sc_model_train_pass(m, &b));
     for (int k = 0; k < 2 && !count; k++) /* no pairs here: a zero gradient */
         if (n[k]) SC_TRY(sc_fill(r->rt, part[k], 0.0f, n[k]));
+    SC_TRY(sc_finish(r->rt)); /* the clock of the sum starts when the pass has ended */
+    double start = sc_now();
     SC_TRY(sc_download(r->rt, r->grad, part[0], n[0]));
     if (n[1]) SC_TRY(sc_download(r->rt, r->grad + n[0], part[1], n[1]));
     size_t total = n[0] + n[1];
     double share = (double)count / (double)whole->n;
     for (size_t i = 0; i < total; i++) r->sum[i] = r->grad[i] * share;
     r->sum[total] = interrupted;
+    double reduce = sc_now();
     SC_TRY(sc_dist_sum(&d, r->sum, total + 1));
+    r->comm.reduce += sc_now() - reduce;
     r->stop = r->sum[total] > 0;
     for (size_t i = 0; i < total; i++) r->grad[i] = (float)r->sum[i];
     SC_TRY(sc_upload(r->rt, part[0], r->grad, n[0]));
-    return n[1] ? sc_upload(r->rt, part[1], r->grad + n[0], n[1]) : SC_OK;
+    if (n[1]) SC_TRY(sc_upload(r->rt, part[1], r->grad + n[0], n[1]));
+    r->comm.sum += sc_now() - start;
+    r->comm.steps++;
+    return SC_OK;
 }
 
 /* A 64-bit FNV-1a hash of n floats' bytes. */
@@ -299,7 +314,7 @@ static int train_step(run *r, int e, const epoch_data *ep, size_t s, size_t *pai
     size_t B = r->job->train.batch_size, first = s * B, n = ep->pairs.n - first;
     if (n > B) n = B;
     uint64_t tick = (uint64_t)e << 32 | s;
-    sc_batch b = {r->task.train, &ep->pairs, first, n, &ep->plan, s, tick};
+    sc_batch b = {r->task.train, &ep->pairs, first, n, &ep->plan, s, tick, 0, 0};
     *pairs = n;
     SC_TRY(r->o->ranks > 1 ? shared_pass(r, &b) : sc_model_train_pass(r->model, &b));
     SC_TRY(sc_model_optimizer_step(r->model, &r->opt, &b));
@@ -360,6 +375,7 @@ static int train_epoch(run *r, int e, size_t first, sc_loss_total *total, double
     if (first) sc_progress_restart(&p, first, done);
     if (rc == SC_OK && !first) rc = sc_model_loss_reset(r->model);
     memset(total, 0, sizeof *total);
+    memset(&r->comm, 0, sizeof r->comm);
     for (size_t s = first; s < ep.steps && rc == SC_OK && !stopping(r); s++) {
         rc = train_step(r, e, &ep, s, &n);
         done += n;
@@ -369,6 +385,9 @@ static int train_epoch(run *r, int e, size_t first, sc_loss_total *total, double
     if (rc == SC_OK) rc = read_loss(r, total);
     if (rc == SC_OK && total->bad_batch) rc = diverged(r, e, total->bad_batch);
     *seconds = sc_progress_end(&p);
+    r->comm_run.steps += r->comm.steps;
+    r->comm_run.sum += r->comm.sum;
+    r->comm_run.reduce += r->comm.reduce;
     *pairs_timed = done - p.skipped_pairs;
     epoch_end(&ep);
     return rc;
@@ -439,9 +458,14 @@ static int end_epoch(run *r, FILE *history, int e, double loss, double seconds, 
     r->st.seconds += seconds;
     r->st.pairs += (double)done;
     r->st.stopped = t->patience && r->st.waited >= t->patience;
+    char comm[96] = "";
+    if (r->comm.steps)
+        snprintf(comm, sizeof comm, ", gradient sum %.2f ms a step (allreduce %.2f)",
+                 1e3 * r->comm.sum / (double)r->comm.steps,
+                 1e3 * r->comm.reduce / (double)r->comm.steps);
     fprintf(r->o->log,
-            "epoch %d/%d: train loss %.4f, val loss %.4f, val %s %.4f, %.1f s, %.0f pairs/s%s\n", e,
-            t->epochs, loss, val_loss, r->task.quality_name, quality, seconds, rate,
+            "epoch %d/%d: train loss %.4f, val loss %.4f, val %s %.4f, %.1f s, %.0f pairs/s%s%s\n",
+            e, t->epochs, loss, val_loss, r->task.quality_name, quality, seconds, rate, comm,
             improved ? " (best)" : "");
     if (r->st.stopped)
         fprintf(r->o->log,
@@ -480,9 +504,16 @@ static int write_metrics(run *r, const sc_report *rep) {
     sc_json_write_string(f.file, sc_config_path(r->cfg) ? sc_config_path(r->cfg) : "");
     fprintf(f.file,
             ",\n  \"epochs\": %d,\n  \"best_epoch\": %d,\n  \"seconds_per_epoch\": %.3f,\n"
-            "  \"train_pairs_per_s\": %.1f,\n  \"rows\": ",
+            "  \"train_pairs_per_s\": %.1f,\n",
             r->st.epochs_done, r->st.best_epoch, r->st.seconds / r->st.epochs_done,
             r->st.pairs / r->st.seconds);
+    const struct comm *c = &r->comm_run;
+    if (r->o->ranks > 1 && c->steps)
+        fprintf(f.file,
+                "  \"ranks\": %d,\n  \"gradient_sum_ms_per_step\": %.4f,\n"
+                "  \"allreduce_ms_per_step\": %.4f,\n",
+                r->o->ranks, 1e3 * c->sum / (double)c->steps, 1e3 * c->reduce / (double)c->steps);
+    fputs("  \"rows\": ", f.file);
     sc_report_write_rows(f.file, rep);
     fputs("\n}\n", f.file);
     return sc_atomic_commit(&f);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Data-parallel training under mpirun: 2 ranks train the same model as 1 process (every
 # epoch's losses within 1e-5 relative, the same test metrics within 1e-4) for an image job and
-# a text job (the sparse table), odd batches included, with the ranks' parameters compared
+# a text job (the sparse table), odd batches and dropout included, with the ranks' parameters compared
 # every step; an ensemble; resume across rank counts; Ctrl-C, a rank killed and bad data on one
 # rank stop every rank with a non-zero exit and leave a state that resumes; what it cannot
 # train yet and a batch smaller than the ranks are refused with one clear line.
@@ -48,9 +48,10 @@ close() {
 history() { cut -d, -f1-6 "$1/history.csv"; }
 
 # one job's 2 ranks against 1 process, with the parameters compared after every step
-for job in image-16:image:16 image-33:image:33 text-33:text:33; do
-  IFS=: read -r name config batch <<<"$job"
-  set -- -o train.batch_size="$batch"
+# (dropout draws the masks of the whole batch's pairs on every rank's share)
+for job in image-16:image:16: image-33:image:33: text-33:text:33: image-dropout:image:33:0.2 text-dropout:text:16:0.3; do
+  IFS=: read -r name config batch dropout <<<"$job"
+  set -- -o train.batch_size="$batch" -o model.dropout="${dropout:-0}"
   expect "$name-one-process" 0 '^siamcl +[0-9.]+' -- "$siamcl" train "$tmp/$config.ini" "$@" -o output.dir="$tmp/one-$name"
   grep '^siamcl ' "$tmp/out" >"$tmp/one.row"
   expect "$name-two-ranks" 0 '^siamcl +[0-9.]+' -- "${two[@]}" "$siamcl" train "$tmp/$config.ini" "$@" -o output.dir="$tmp/two-$name" --check-ranks 1

@@ -23,7 +23,7 @@ static void mask_matches_host_and_rate(void) {
     test_fill(x, N, 0.5f, 1.5f); /* never zero: a kept value is seen */
     const float rates[] = {0.0f, 0.1f, 0.5f, 0.9f};
     for (size_t t = 0; t < sizeof rates / sizeof rates[0]; t++) {
-        sc_dropout dr = {rates[t], 0x123456789abcull + t, 7};
+        sc_dropout dr = {rates[t], 0x123456789abcull + t, 7, 0, {0, 0}};
         size_t n = count();
         cl_mem xm = test_buffer(n, x), ym = test_buffer(n, NULL), dm = test_buffer(n, x);
         int rc = sc_dropout_forward(rt, &dr, (sc_view){xm, 0}, (sc_view){ym, 0}, n);
@@ -47,9 +47,39 @@ static void mask_matches_host_and_rate(void) {
     }
 }
 
+/* A share of a batch (split and shifts) draws the whole batch's masks at its places: the
+ * elements of a share's left rows at their whole rows, its right rows likewise, on the device
+ * as on the host. */
+static void share_draws_the_whole_masks(void) {
+    sc_runtime *rt = test_runtime();
+    enum { WHOLE = 7, AT = 2, PART = 3, WIDTH = 5 };
+    sc_dropout whole = {0.5f, 0xfeedull, 3, 0, {0, 0}};
+    sc_dropout part = whole;
+    part.split = PART * WIDTH;
+    part.shift[0] = AT * WIDTH;
+    part.shift[1] = (WHOLE - PART + AT) * WIDTH;
+    size_t n = 2 * PART * WIDTH, wrong = 0, host = 0;
+    float x[2 * PART * WIDTH], y[2 * PART * WIDTH];
+    for (size_t k = 0; k < n; k++) x[k] = 1.0f;
+    cl_mem xm = test_buffer(n, x), ym = test_buffer(n, NULL);
+    int rc = sc_dropout_forward(rt, &part, (sc_view){xm, 0}, (sc_view){ym, 0}, n);
+    if (rc == SC_OK) rc = sc_download(rt, y, (sc_view){ym, 0}, n);
+    sc_buffer_free(xm), sc_buffer_free(ym);
+    CHECK(rc == SC_OK, "%s", sc_last_error());
+    for (size_t k = 0; k < n; k++) {
+        size_t row = k / WIDTH, col = k % WIDTH;
+        size_t whole_row = row < PART ? AT + row : WHOLE + AT + (row - PART);
+        int keep = sc_dropout_kept(&whole, whole_row * WIDTH + col);
+        host += keep != sc_dropout_kept(&part, k);
+        wrong += y[k] != (keep ? 2.0f : 0.0f);
+    }
+    CHECK(host == 0, "%zu of the share's host masks are not the whole batch's", host);
+    CHECK(wrong == 0, "%zu of the share's device masks are not the whole batch's", wrong);
+}
+
 /* Another seed or salt draws another mask; the same draws the same. */
 static void mask_follows_seed_and_salt(void) {
-    sc_dropout a = {0.5f, 42, 1}, b = a, c = a, same = a;
+    sc_dropout a = {0.5f, 42, 1, 0, {0, 0}}, b = a, c = a, same = a;
     b.seed = 43;
     c.salt = 2;
     size_t differ_seed = 0, differ_salt = 0, differ_same = 0;
@@ -90,7 +120,7 @@ static void evaluation_does_not_drop(void) {
     if (rc == SC_OK) rc = sc_model_create(rt, &mc, &lc, B, 3, &plain);
     mc.dropout = 0.5f;
     if (rc == SC_OK) rc = sc_model_create(rt, &mc, &lc, B, 3, &dropping);
-    sc_batch b = {&in, &pd, 0, B, NULL, 0, 9};
+    sc_batch b = {&in, &pd, 0, B, NULL, 0, 9, 0, 0};
     if (rc == SC_OK) rc = sc_model_forward(plain, &b);
     if (rc == SC_OK) rc = sc_download(rt, s1, sc_model_scores(plain), B);
     if (rc == SC_OK) rc = sc_model_forward(dropping, &b);
@@ -105,5 +135,5 @@ static void evaluation_does_not_drop(void) {
     CHECK(memcmp(s1, s3, sizeof s1), "a training pass dropped nothing");
 }
 
-TEST_MAIN(TEST(mask_matches_host_and_rate), TEST(mask_follows_seed_and_salt),
-          TEST(evaluation_does_not_drop))
+TEST_MAIN(TEST(share_draws_the_whole_masks), TEST(mask_matches_host_and_rate),
+          TEST(mask_follows_seed_and_salt), TEST(evaluation_does_not_drop))

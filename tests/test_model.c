@@ -29,7 +29,7 @@ static int batch_upload(sc_runtime *rt, const float *x, const float *y, const fl
     sc_pairs p = {(size_t)B, idx, idx + B, (float *)y, (float *)pf, nf};
     int rc = sc_inputs_dense(rt, x, 2 * (size_t)B, (size_t)width, &t->in);
     if (rc == SC_OK) rc = sc_pairs_upload(rt, &p, &t->pairs);
-    t->b = (sc_batch){&t->in, &t->pairs, 0, (size_t)B, NULL, 0, 0};
+    t->b = (sc_batch){&t->in, &t->pairs, 0, (size_t)B, NULL, 0, 0, 0, 0};
     return rc;
 }
 
@@ -59,7 +59,7 @@ static double *dense(const sc_dense *d, const double *p, const double *x, size_t
  * l, the head's hidden layer l is 64 + l), element k being row i's column c at k0 + c: the
  * model's mask, from the model's seed as model.c draws it. */
 static void drop(const sc_model *m, uint64_t tick, uint32_t salt, double *h, size_t k0, size_t n) {
-    sc_dropout d = {m->cfg.dropout, tick ^ (m->seed * 0x9e3779b97f4a7c15u), salt};
+    sc_dropout d = {m->cfg.dropout, tick ^ (m->seed * 0x9e3779b97f4a7c15u), salt, 0, {0, 0}};
     for (size_t c = 0; m->cfg.dropout > 0 && c < n; c++)
         h[c] *= sc_dropout_kept(&d, k0 + c) ? 1.0 / (1.0 - m->cfg.dropout) : 0.0;
 }

@@ -112,7 +112,7 @@ static int random_data(sc_model *m, size_t B, uint64_t seed, bench_data *d) {
     sc_pairs p = {B, idx, idx + B, y, f, m->cfg.pair_features};
     if (rc == SC_OK) rc = sc_pairs_upload(m->rt, &p, &d->pairs);
     if (rc == SC_OK) rc = sc_model_plan(m, &d->in, &p, B, &d->plan);
-    d->batch = (sc_batch){&d->in, &d->pairs, 0, B, &d->plan, 0, 0};
+    d->batch = (sc_batch){&d->in, &d->pairs, 0, B, &d->plan, 0, 0, 0, 0};
     free(idx);
     free(y);
     free(f);

@@ -25,6 +25,10 @@ typedef struct sc_dropout {
     float rate;
     uint64_t seed;
     uint32_t salt;
+    /* The elements' places in the hash: element k's is k + shift[0] below split, k + shift[1]
+     * from split on (0, 0: k itself), so that one rank's share of a data-parallel batch draws
+     * the masks that the whole batch's elements get. */
+    size_t split, shift[2];
 } sc_dropout;
 
 int sc_dropout_forward(sc_runtime *rt, const sc_dropout *d, sc_view x, sc_view y, size_t n);

@@ -102,6 +102,10 @@ typedef struct sc_batch {
     const sc_sparse_plan_dev *plan;
     size_t step;
     uint64_t tick;
+    /* A data-parallel rank's share of a batch of share_of pairs (0: the batch is whole): its
+     * pairs are the whole's share_at .. share_at + n - 1, and dropout draws the masks that the
+     * whole batch's pairs get, so that N ranks train as one process. */
+    size_t share_at, share_of;
 } sc_batch;
 
 /* The epoch's plan for a sparse first layer: its pairs in batches of batch pairs (the sparse
