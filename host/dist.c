@@ -64,28 +64,35 @@ void sc_dist_finalize(const sc_dist *d) {
 #endif
 }
 
-static int reduce(const sc_dist *d, double *x, size_t n, int sum) {
+/* x (n values, doubles or floats) reduced across the ranks in place: summed, or the least. */
+static int reduce(const sc_dist *d, void *x, size_t n, int doubles, int sum) {
     if (d->size == 1) return SC_OK;
 #ifdef SC_HAVE_MPI
     if (n > 0x7fffffff) return sc_error(SC_ERR, "a reduction of %zu values exceeds MPI's count", n);
-    /* Open MPI reduces doubles in an order that depends on the ranks and sizes, not the data */
-    if (MPI_Allreduce(MPI_IN_PLACE, x, (int)n, MPI_DOUBLE, sum ? MPI_SUM : MPI_MIN,
-                      MPI_COMM_WORLD) != MPI_SUCCESS)
+    /* Open MPI reduces in an order that depends on the ranks and sizes, not on the data, and
+     * hands every rank the same result */
+    if (MPI_Allreduce(MPI_IN_PLACE, x, (int)n, doubles ? MPI_DOUBLE : MPI_FLOAT,
+                      sum ? MPI_SUM : MPI_MIN, MPI_COMM_WORLD) != MPI_SUCCESS)
         return sc_error(SC_ERR, "MPI_Allreduce failed");
     return SC_OK;
 #else
     (void)x;
+    (void)doubles;
     (void)sum;
     return sc_error(SC_ERR, "%zu values to reduce across ranks without MPI", n);
 #endif
 }
 
 int sc_dist_sum(const sc_dist *d, double *x, size_t n) {
-    return reduce(d, x, n, 1);
+    return reduce(d, x, n, 1, 1);
+}
+
+int sc_dist_sum_floats(const sc_dist *d, float *x, size_t n) {
+    return reduce(d, x, n, 0, 1);
 }
 
 int sc_dist_min(const sc_dist *d, double *x, size_t n) {
-    return reduce(d, x, n, 0);
+    return reduce(d, x, n, 1, 0);
 }
 
 int sc_dist_differs(const sc_dist *d, const char *text, int *rank) {

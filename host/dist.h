@@ -17,6 +17,8 @@ int sc_dist_init(sc_dist *d);
 void sc_dist_finalize(const sc_dist *d);
 /* x (n doubles) = the sum of every rank's x, in place, in the same order on every rank. */
 int sc_dist_sum(const sc_dist *d, double *x, size_t n);
+/* The same for floats (a gradient: half the bytes of doubles to send). */
+int sc_dist_sum_floats(const sc_dist *d, float *x, size_t n);
 /* x (n doubles) = the least of every rank's x, element by element, in place. */
 int sc_dist_min(const sc_dist *d, double *x, size_t n);
 /* The lowest rank whose text (NUL-terminated) differs from rank 0's, in *rank on every rank;

@@ -43,7 +43,7 @@ int sc_dropout_kept(const sc_dropout *d, size_t k) {
 
 #define DROPOUT_ARGS(d)                                                                            \
     SC_UINT((cl_uint)(d)->seed), SC_UINT((cl_uint)((d)->seed >> 32)), SC_UINT((d)->salt),          \
-        SC_UINT(threshold((d)->rate)), SC_FLT(1.0f / (1.0f - (d)->rate)), SC_INT((d)->split),       \
+        SC_UINT(threshold((d)->rate)), SC_FLT(1.0f / (1.0f - (d)->rate)), SC_INT((d)->split),      \
         SC_INT((d)->shift[0]), SC_INT((d)->shift[1])
 
 int sc_dropout_forward(sc_runtime *rt, const sc_dropout *d, sc_view x, sc_view y, size_t n) {

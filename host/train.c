@@ -53,8 +53,7 @@ typedef struct run {
     sc_run_dir dir;
     float *best; /* host copy of the best parameters */
     sc_run_state st;
-    float *grad; /* data parallelism: a step's gradient on the host, room floats */
-    double *sum; /* and its sum over the ranks */
+    float *grad; /* data parallelism: a step's gradient on the host, room + 1 floats */
     size_t room;
     int stop;         /* data parallelism: some rank was interrupted before this step's sum */
     int agreed;       /* the error to return is every rank's */
@@ -64,10 +63,10 @@ typedef struct run {
      * their gradient sums (the transfers and the allreduce), and of the allreduce alone */
     struct comm {
         size_t steps;
-        double sum, reduce;
+        double sum, reduce, floats; /* floats: of the gradients summed */
     } comm, comm_run;
-    double saved_at;  /* when the state was last saved */
-    char path[1100];  /* scratch for file names in the run directory */
+    double saved_at; /* when the state was last saved */
+    char path[1100]; /* scratch for file names in the run directory */
 } run;
 
 static const char *in_dir(run *r, const char *file) {
@@ -209,14 +208,12 @@ static void epoch_end(epoch_data *ep) {
     sc_sparse_plan_dev_free(&ep->plan);
 }
 
-/* Room for n floats of gradient (and its double sum, and one more) on the host. */
+/* Room for n floats of gradient, and one more, on the host. */
 static int gradient_room(run *r, size_t n) {
     if (n <= r->room) return SC_OK;
-    float *g = realloc(r->grad, n * sizeof *g);
-    if (g) r->grad = g;
-    double *sum = g ? realloc(r->sum, (n + 1) * sizeof *sum) : NULL;
-    if (sum) r->sum = sum;
-    if (!sum) return sc_error(SC_ERR, "out of memory");
+    float *g = realloc(r->grad, (n + 1) * sizeof *g);
+    if (!g) return sc_error(SC_ERR, "out of memory");
+    r->grad = g;
     r->room = n;
     return SC_OK;
 }
@@ -259,17 +256,17 @@ static int shared_pass(run *r, const sc_batch *whole) {
     SC_TRY(sc_download(r->rt, r->grad, part[0], n[0]));
     if (n[1]) SC_TRY(sc_download(r->rt, r->grad + n[0], part[1], n[1]));
     size_t total = n[0] + n[1];
-    double share = (double)count / (double)whole->n;
-    for (size_t i = 0; i < total; i++) r->sum[i] = r->grad[i] * share;
-    r->sum[total] = interrupted;
+    float share = (float)((double)count / (double)whole->n);
+    for (size_t i = 0; i < total; i++) r->grad[i] *= share;
+    r->grad[total] = interrupted;
     double reduce = sc_now();
-    SC_TRY(sc_dist_sum(&d, r->sum, total + 1));
+    SC_TRY(sc_dist_sum_floats(&d, r->grad, total + 1));
     r->comm.reduce += sc_now() - reduce;
-    r->stop = r->sum[total] > 0;
-    for (size_t i = 0; i < total; i++) r->grad[i] = (float)r->sum[i];
+    r->stop = r->grad[total] > 0;
     SC_TRY(sc_upload(r->rt, part[0], r->grad, n[0]));
     if (n[1]) SC_TRY(sc_upload(r->rt, part[1], r->grad + n[0], n[1]));
     r->comm.sum += sc_now() - start;
+    r->comm.floats += (double)total;
     r->comm.steps++;
     return SC_OK;
 }
@@ -388,6 +385,7 @@ static int train_epoch(run *r, int e, size_t first, sc_loss_total *total, double
     r->comm_run.steps += r->comm.steps;
     r->comm_run.sum += r->comm.sum;
     r->comm_run.reduce += r->comm.reduce;
+    r->comm_run.floats += r->comm.floats;
     *pairs_timed = done - p.skipped_pairs;
     epoch_end(&ep);
     return rc;
@@ -510,9 +508,10 @@ static int write_metrics(run *r, const sc_report *rep) {
     const struct comm *c = &r->comm_run;
     if (r->o->ranks > 1 && c->steps)
         fprintf(f.file,
-                "  \"ranks\": %d,\n  \"gradient_sum_ms_per_step\": %.4f,\n"
-                "  \"allreduce_ms_per_step\": %.4f,\n",
-                r->o->ranks, 1e3 * c->sum / (double)c->steps, 1e3 * c->reduce / (double)c->steps);
+                "  \"ranks\": %d,\n  \"gradient_floats_per_step\": %.0f,\n"
+                "  \"gradient_sum_ms_per_step\": %.4f,\n  \"allreduce_ms_per_step\": %.4f,\n",
+                r->o->ranks, c->floats / (double)c->steps, 1e3 * c->sum / (double)c->steps,
+                1e3 * c->reduce / (double)c->steps);
     fputs("  \"rows\": ", f.file);
     sc_report_write_rows(f.file, rep);
     fputs("\n}\n", f.file);
@@ -632,7 +631,6 @@ int sc_train(sc_runtime *rt, sc_config *cfg, sc_job *job, const sc_train_options
     signal(SIGTERM, SIG_DFL);
     free(r.best);
     free(r.grad);
-    free(r.sum);
     sc_model_optimizer_free(&r.opt);
     sc_model_free(r.model);
     sc_task_close(&r.task);
