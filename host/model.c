@@ -252,6 +252,7 @@ void sc_model_free(sc_model *m) {
     sc_buffer_free(m->ws.loss_work);
     sc_buffer_free(m->ws.keys);
     sc_buffer_free(m->sparse_grad);
+    sc_buffer_free(m->whole_emb);
     free(m);
 }
 
@@ -339,15 +340,10 @@ int sc_model_embed(sc_model *m, const sc_inputs *in, const sc_row_index *ix) {
     return tower_forward(m, in, ix, NULL);
 }
 
-/* The batch's embeddings (training: with dropout) and targets, and its rows' keys when the
- * loss reads them (the rows' indices where the inputs have no keys), in the workspace. */
-static int embed_batch(sc_model *m, const sc_batch *b, int training) {
+/* The batch's targets, and its rows' keys when the loss reads them (the rows' indices where
+ * the inputs have no keys), in the workspace. */
+static int batch_targets(sc_model *m, const sc_batch *b) {
     sc_row_index ix = sc_pairs_index(b->pairs, b->first, b->n);
-    if (b->pairs->nfeatures != m->cfg.pair_features)
-        return sc_error(SC_EINPUT,
-                        "the model's head reads %d features of each pair; the pairs have %d",
-                        m->cfg.pair_features, b->pairs->nfeatures);
-    SC_TRY(tower_forward(m, b->in, &ix, training ? b : NULL));
     if (needs_keys(m)) {
         sc_view keys = {m->ws.keys, 0};
         if (m->loss.kind == SC_LOSS_TRIPLET && !b->in->labeled)
@@ -356,6 +352,17 @@ static int embed_batch(sc_model *m, const sc_batch *b, int training) {
                            : sc_gather_index(m->rt, &ix, keys));
     }
     return sc_copy(m->rt, m->ws.y, (sc_view){b->pairs->target, b->first}, b->n);
+}
+
+/* The batch's embeddings (training: with dropout), targets and keys, in the workspace. */
+static int embed_batch(sc_model *m, const sc_batch *b, int training) {
+    sc_row_index ix = sc_pairs_index(b->pairs, b->first, b->n);
+    if (b->pairs->nfeatures != m->cfg.pair_features)
+        return sc_error(SC_EINPUT,
+                        "the model's head reads %d features of each pair; the pairs have %d",
+                        m->cfg.pair_features, b->pairs->nfeatures);
+    SC_TRY(tower_forward(m, b->in, &ix, training ? b : NULL));
+    return batch_targets(m, b);
 }
 
 /* cols: the pairs' own features, the batch's from pair first on (NULL: none); train as
@@ -591,6 +598,62 @@ int sc_model_train_pass(sc_model *m, const sc_batch *b) {
         SC_TRY(loss_backward(m, b, &cur, &other));
     }
     return tower_backward(m, b, cur, other);
+}
+
+/* The head, the loss and their backward pass over the whole batch, whose embeddings are in
+ * ws.emb: the embeddings' gradient in *cur. */
+static int whole_loss(sc_model *m, const sc_batch *whole, sc_view *cur, sc_view *other) {
+    SC_TRY(batch_targets(m, whole));
+    SC_TRY(head_forward(m, whole->pairs->features, whole->first, whole->n, whole));
+    SC_TRY(sc_model_loss(m, whole->n));
+    return loss_backward(m, whole, cur, other);
+}
+
+/* Rows first .. first + n - 1 and whole + first .. of src (rows of width floats) into dst. */
+static int copy_share_rows(sc_runtime *rt, sc_view src, size_t whole, size_t first, size_t n,
+                           size_t width, sc_view dst) {
+    SC_TRY(sc_copy(rt, dst, sc_view_at(src, first * width), n * width));
+    return sc_copy(rt, sc_view_at(dst, n * width), sc_view_at(src, (whole + first) * width),
+                   n * width);
+}
+
+/* This rank's embeddings, downloaded, gathered from every rank and uploaded as the whole
+ * batch's into m->whole_emb. */
+static int gather_embeddings(sc_model *m, size_t rows, size_t whole_rows, sc_gather_rows gather,
+                             void *ctx) {
+    size_t E = (size_t)sc_model_embedding_width(m);
+    if (!m->whole_emb)
+        SC_TRY(sc_buffer_new(m->rt, 2 * m->max_pairs * E * sizeof(float), &m->whole_emb));
+    float *mine = malloc((rows * E + 1) * sizeof *mine),
+          *all = malloc((whole_rows * E + 1) * sizeof *all);
+    int rc = mine && all ? SC_OK : sc_error(SC_ERR, "out of memory");
+    if (rc == SC_OK && rows) rc = sc_download(m->rt, mine, m->ws.emb, rows * E);
+    if (rc == SC_OK) rc = gather(ctx, mine, rows, all, E);
+    if (rc == SC_OK) rc = sc_upload(m->rt, (sc_view){m->whole_emb, 0}, all, whole_rows * E);
+    free(mine);
+    free(all);
+    return rc;
+}
+
+int sc_model_train_pass_gathered(sc_model *m, const sc_batch *share, const sc_batch *whole,
+                                 sc_gather_rows gather, void *ctx) {
+    sc_view cur = m->ws.grad_a, other = m->ws.grad_b, own = m->ws.emb;
+    size_t E = (size_t)sc_model_embedding_width(m), n = share->n;
+    if (n) SC_TRY(embed_batch(m, share, 1));
+    SC_TRY(gather_embeddings(m, 2 * n, 2 * whole->n, gather, ctx));
+    m->ws.emb = (sc_view){m->whole_emb, 0}; /* the head and the loss read the whole batch's */
+    int rc = whole_loss(m, whole, &cur, &other);
+    m->ws.emb = own;
+    SC_TRY(rc);
+    if (!n) return SC_OK;
+    /* the share's rows of the embeddings' gradient, then the tower's backward pass on them */
+    SC_TRY(copy_share_rows(m->rt, cur, whole->n, share->share_at, n, E, other));
+    return tower_backward(m, share, other, cur);
+}
+
+size_t sc_model_tower_params(const sc_model *m) {
+    if (m->nhead) return m->head[0].w;
+    return m->ab >= 0 ? (size_t)m->ab : m->nparams;
 }
 
 int sc_model_loss_read(sc_model *m, sc_loss_total *out) {

@@ -117,14 +117,9 @@ static int resume(run *r) {
     return sc_run_state_load(in_dir(r, "last.safetensors"), r->model, &r->opt, &r->st);
 }
 
-/* What a data-parallel run needs, and the models it does not train yet. */
+/* What a data-parallel run needs: no more ranks than a batch has pairs. */
 static int data_parallel_setup(run *r) {
     const sc_job *job = r->job;
-    if (sc_loss_is_batchwise(job->train.loss.kind))
-        return sc_error(SC_EINPUT,
-                        "data-parallel training (%d ranks) takes a loss of each pair (mse, "
-                        "contrastive) so far; run one process",
-                        r->o->ranks);
     if (job->train.batch_size < (size_t)r->o->ranks)
         return sc_error(SC_EINPUT, "[train] batch_size = %zu is smaller than the %d ranks",
                         job->train.batch_size, r->o->ranks);
@@ -231,10 +226,43 @@ static void gradient_parts(const run *r, const sc_batch *b, sc_view part[2], siz
                : 0;
 }
 
+/* The context of gather_rows: the run, and the pairs of the whole batch. */
+typedef struct gather_ctx {
+    run *r;
+    size_t pairs;
+} gather_ctx;
+
+/* sc_gather_rows for the ranks of a run: rank k's 2 count_k rows come as one block from each,
+ * in rank order, and are laid out as the whole batch's left rows, then its right ones. */
+static int gather_rows(void *vctx, const float *mine, size_t rows, float *whole, size_t width) {
+    const gather_ctx *g = vctx;
+    sc_dist d = dist_of(g->r);
+    size_t *n = malloc((size_t)d.size * sizeof *n), first, count;
+    float *blocks = malloc((2 * g->pairs * width + 1) * sizeof *blocks);
+    int rc = n && blocks ? SC_OK : sc_error(SC_ERR, "out of memory");
+    for (int k = 0; rc == SC_OK && k < d.size; k++) {
+        sc_pairs_share(g->pairs, k, d.size, &first, &count);
+        n[k] = 2 * count * width;
+        if (k == d.rank) memcpy(blocks + 2 * first * width, mine, rows * width * sizeof *mine);
+    }
+    if (rc == SC_OK) rc = sc_dist_gather(&d, blocks, n);
+    for (int k = 0; rc == SC_OK && k < d.size; k++) {
+        sc_pairs_share(g->pairs, k, d.size, &first, &count);
+        const float *left = blocks + 2 * first * width, *right = left + count * width;
+        memcpy(whole + first * width, left, count * width * sizeof *left);
+        memcpy(whole + (g->pairs + first) * width, right, count * width * sizeof *right);
+    }
+    free(n);
+    free(blocks);
+    return rc;
+}
+
 /* A data-parallel pass: this rank's share of the batch's pairs, its gradient (a mean over
  * its pairs) weighted by its share, and the sum over the ranks in every rank's gradient:
- * the gradient of the whole batch's mean loss, as one process computes it. A Ctrl-C rides
- * along in the sum, so that every rank stops after the same step. */
+ * the gradient of the whole batch's mean loss, as one process computes it. Under a
+ * batch-wise loss the ranks gather their embeddings and each computes the whole batch's loss
+ * (sc_model_train_pass_gathered). A Ctrl-C rides along in the sum, so that every rank stops
+ * after the same step. */
 static int shared_pass(run *r, const sc_batch *whole) {
     sc_dist d = dist_of(r);
     sc_model *m = r->model;
@@ -248,7 +276,12 @@ static int shared_pass(run *r, const sc_batch *whole) {
     sc_view part[2];
     gradient_parts(r, whole, part, n);
     SC_TRY(gradient_room(r, n[0] + n[1]));
-    if (count) SC_TRY(sc_model_train_pass(m, &b));
+    int batchwise = sc_loss_is_batchwise(m->loss.kind);
+    gather_ctx g = {r, whole->n};
+    if (batchwise)
+        SC_TRY(sc_model_train_pass_gathered(m, &b, whole, gather_rows, &g));
+    else if (count)
+        SC_TRY(sc_model_train_pass(m, &b));
     for (int k = 0; k < 2 && !count; k++) /* no pairs here: a zero gradient */
         if (n[k]) SC_TRY(sc_fill(r->rt, part[k], 0.0f, n[k]));
     SC_TRY(sc_finish(r->rt)); /* the clock of the sum starts when the pass has ended */
@@ -256,8 +289,13 @@ static int shared_pass(run *r, const sc_batch *whole) {
     SC_TRY(sc_download(r->rt, r->grad, part[0], n[0]));
     if (n[1]) SC_TRY(sc_download(r->rt, r->grad + n[0], part[1], n[1]));
     size_t total = n[0] + n[1];
-    float share = (float)((double)count / (double)whole->n);
-    for (size_t i = 0; i < total; i++) r->grad[i] *= share;
+    if (batchwise) { /* the tower's share as it is, the head's from rank 0 alone */
+        for (size_t i = sc_model_tower_params(m) - m->table; r->o->rank && i < n[0]; i++)
+            r->grad[i] = 0.0f;
+    } else { /* a mean over this rank's pairs, weighted by their share of the batch */
+        float share = (float)((double)count / (double)whole->n);
+        for (size_t i = 0; i < total; i++) r->grad[i] *= share;
+    }
     r->grad[total] = interrupted;
     double reduce = sc_now();
     SC_TRY(sc_dist_sum_floats(&d, r->grad, total + 1));
@@ -326,6 +364,8 @@ static int read_loss(run *r, sc_loss_total *total) {
     float acc[SC_LOSS_ACC];
     SC_TRY(sc_model_loss_get(r->model, acc));
     sc_dist d = dist_of(r);
+    /* a batch-wise loss: every rank computed the whole batch's; rank 0's counts */
+    if (sc_loss_is_batchwise(r->model->loss.kind) && r->o->rank) memset(acc, 0, sizeof acc);
     double v[2] = {acc[0], acc[3]}, bad = acc[4] > 0 ? acc[4] : INFINITY;
     SC_TRY(sc_dist_sum(&d, v, 2));
     SC_TRY(sc_dist_min(&d, &bad, 1)); /* the first batch that was not finite on any rank */
@@ -406,7 +446,9 @@ static int write_history_row(FILE *f, int epoch, double train_loss, double val_l
  * early stop) without waiting for another's verdict. */
 static int score_val(run *r, float *scores, double *loss) {
     const sc_pair_set *val = &r->task.val;
-    if (r->o->ranks == 1) return sc_score_pairs(r->model, val->in, &val->dev, scores, loss);
+    /* a batch-wise loss depends on the batches' makeup: every rank scores all, as one does */
+    if (r->o->ranks == 1 || sc_loss_is_batchwise(r->model->loss.kind))
+        return sc_score_pairs(r->model, val->in, &val->dev, scores, loss);
     sc_dist d = dist_of(r);
     size_t first, *n = malloc((size_t)d.size * sizeof *n);
     if (!n) return sc_error(SC_ERR, "out of memory");

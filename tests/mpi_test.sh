@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Data-parallel training under mpirun: 2 ranks train the same model as 1 process (every
-# epoch's losses within 1e-5 relative, the same test metrics within 1e-4) for an image job and
-# a text job (the sparse table), odd batches and dropout included, with the ranks' parameters compared
-# every step; an ensemble; resume across rank counts; Ctrl-C, a rank killed and bad data on one
-# rank stop every rank with a non-zero exit and leave a state that resumes; what it cannot
-# train yet and a batch smaller than the ranks are refused with one clear line.
+# epoch's losses within 1e-5 relative, the same test metrics within 1e-4) for image jobs and
+# text jobs (the sparse table), odd batches, dropout and batch-wise losses included, with the
+# ranks' parameters compared every step; an ensemble; resume across rank counts; Ctrl-C, a
+# rank killed and bad data on one rank stop every rank with a non-zero exit and leave a state
+# that resumes; a batch smaller than the ranks and configs that differ between ranks are
+# refused with one clear line.
 # usage: mpi_test.sh SIAMCL DATA_DIR
 set -u
 siamcl=$(realpath "$1")
@@ -22,6 +23,8 @@ train_section() {
 }
 { image_config "$data"; train_section 3; } >"$tmp/image.ini"
 { text_config "$data" 4096; train_section 3; } >"$tmp/text.ini"
+# the text model with a cosine head, for CoSENT
+grep -Ev '^(head|head_layers|output|target_min|target_max) =' "$tmp/text.ini" >"$tmp/cosine.ini"
 
 pass() { passed=$((passed + 1)); echo "ok   $1"; }
 fail() { failed=$((failed + 1)); echo "FAIL $1"; }
@@ -48,10 +51,17 @@ close() {
 history() { cut -d, -f1-6 "$1/history.csv"; }
 
 # one job's 2 ranks against 1 process, with the parameters compared after every step
-# (dropout draws the masks of the whole batch's pairs on every rank's share)
-for job in image-16:image:16: image-33:image:33: text-33:text:33: image-dropout:image:33:0.2 text-dropout:text:16:0.3; do
-  IFS=: read -r name config batch dropout <<<"$job"
-  set -- -o train.batch_size="$batch" -o model.dropout="${dropout:-0}"
+# (dropout draws the masks of the whole batch's pairs on every rank's share; a batch-wise loss
+# gathers the ranks' embeddings)
+jobs=(image-16:image:16: image-33:image:33: text-33:text:33:
+  image-dropout:image:33:model.dropout=0.2 text-dropout:text:16:model.dropout=0.3
+  image-softmax:image:33:train.loss=softmax
+  image-triplet:image:16:train.loss=triplet,train.mining=batch_all,model.dropout=0.1
+  text-cosent:cosine:33:train.loss=cosent)
+for job in "${jobs[@]}"; do
+  IFS=: read -r name config batch extra <<<"$job"
+  set -- -o train.batch_size="$batch"
+  for kv in ${extra//,/ }; do set -- "$@" -o "$kv"; done
   expect "$name-one-process" 0 '^siamcl +[0-9.]+' -- "$siamcl" train "$tmp/$config.ini" "$@" -o output.dir="$tmp/one-$name"
   grep '^siamcl ' "$tmp/out" >"$tmp/one.row"
   expect "$name-two-ranks" 0 '^siamcl +[0-9.]+' -- "${two[@]}" "$siamcl" train "$tmp/$config.ini" "$@" -o output.dir="$tmp/two-$name" --check-ranks 1
@@ -141,7 +151,6 @@ expect bad-data-on-rank-1 2 '^siamcl: rank 1 of 2: tiny_text.csv:5: ' -- "${mpir
 [ "$(grep -c "tiny_text.csv:5: column 'relevance': 'high' is not a number" "$tmp/err")" -eq 1 ] && pass bad-data-said-once || { fail bad-data-said-once; sed 's/^/    /' "$tmp/err"; }
 
 expect batch-below-ranks 2 'batch_size = 1 is smaller than the 2 ranks' -- "${two[@]}" "$siamcl" train "$tmp/image.ini" -o train.batch_size=1 -o output.dir="$tmp/x"
-expect softmax-not-yet 2 'data-parallel training \(2 ranks\) takes a loss of each pair' -- "${two[@]}" "$siamcl" train "$tmp/image.ini" -o train.loss=softmax -o output.dir="$tmp/x"
 expect check-ranks-bad 2 'train: --check-ranks 0: expected a number of steps above 0' -- "$siamcl" train "$tmp/image.ini" --check-ranks 0
 # mpirun's colon gives each rank its own command line: here, another learning rate
 expect configs-differ 2 "rank 1's config is not rank 0's: every rank must be given the same one" -- "${mpirun[@]}" -np 1 "$siamcl" train "$tmp/image.ini" -o output.dir="$tmp/x" : -np 1 "$siamcl" train "$tmp/image.ini" -o train.lr=0.02 -o output.dir="$tmp/x"

@@ -55,6 +55,7 @@ typedef struct sc_model {
     size_t table;
     cl_mem sparse_grad; /* the compact table gradient: sparse_rows x out */
     size_t sparse_rows;
+    cl_mem whole_emb; /* data parallelism, batch-wise losses: the whole batch's embeddings */
     cl_mem params, grads, work;
     size_t max_pairs;
     struct {
@@ -127,6 +128,23 @@ int sc_model_loss(sc_model *m, size_t pairs);
  * sc_model_loss does) and every parameter's gradient. */
 int sc_model_train_pass(sc_model *m, const sc_batch *b);
 
+/* Every rank's embeddings in one (data parallelism): given this rank's `rows` rows of width
+ * floats (its share's left rows, then its right rows), fills whole with the whole batch's
+ * (every share's left rows in order, then every share's right rows). */
+typedef int (*sc_gather_rows)(void *ctx, const float *mine, size_t rows, float *whole,
+                              size_t width);
+/* A training pass of one rank's share of a batch under a batch-wise loss (softmax, triplet,
+ * cosent, online_contrastive: each pair's term reads the others'): the tower on the share's
+ * rows, the rows of every rank gathered, the head and the loss and their gradient over the
+ * whole batch (on every rank alike: its running loss and the head's gradients are the whole
+ * batch's), then the tower's backward pass on the share's rows of the embeddings' gradient.
+ * Summing the ranks' tower gradients, and taking one rank's head gradients, gives the whole
+ * batch's gradient. share is whole's share (share_at, share_of); an empty share takes part in
+ * the gather and computes no gradient of the tower. */
+int sc_model_train_pass_gathered(sc_model *m, const sc_batch *share, const sc_batch *whole,
+                                 sc_gather_rows gather, void *ctx);
+/* The parameters (floats from offset 0) of the tower, before the head's and the output map's. */
+size_t sc_model_tower_params(const sc_model *m);
 /* Embeddings of the rows ix names (at most 2 max_pairs rows): sc_model_embeddings holds them
  * afterwards (ix->n x E floats). */
 int sc_model_embed(sc_model *m, const sc_inputs *in, const sc_row_index *ix);
