@@ -1,6 +1,8 @@
+#define _GNU_SOURCE /* dladdr */
 #include "siamcl/runtime.h"
 
 #include <clblast_c.h>
+#include <dlfcn.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,34 @@
 #ifndef SC_INSTALL_KERNEL_DIR
 #define SC_INSTALL_KERNEL_DIR NULL
 #endif
+
+/* The kernels beside an installed siamcl, wherever its prefix was moved: PREFIX/share/siamcl/cl
+ * when the code running is PREFIX/lib.../libsiamcl.so or PREFIX/bin/siamcl. 0 when it is not
+ * an installed one (the build tree's, say). */
+static int beside_this_code(char *out, size_t size) {
+#if defined(SC_INSTALL_LIBDIR) && defined(SC_INSTALL_BINDIR) && defined(SC_INSTALL_DATADIR)
+    Dl_info info;
+    char dir[1024];
+    if (!dladdr((void *)beside_this_code, &info) || !info.dli_fname) return 0;
+    snprintf(dir, sizeof dir, "%s", info.dli_fname);
+    char *slash = strrchr(dir, '/');
+    if (!slash) return 0;
+    *slash = '\0';
+    const char *subs[] = {SC_INSTALL_LIBDIR, SC_INSTALL_BINDIR};
+    for (int i = 0; i < 2; i++) {
+        size_t n = strlen(dir), k = strlen(subs[i]);
+        if (n > k && dir[n - k - 1] == '/' && !strcmp(dir + n - k, subs[i])) {
+            dir[n - k - 1] = '\0';
+            snprintf(out, size, "%s/%s/siamcl/cl", dir, SC_INSTALL_DATADIR);
+            return 1;
+        }
+    }
+#else
+    (void)out;
+    (void)size;
+#endif
+    return 0;
+}
 
 static int has_kernels(const char *dir) {
     char path[1100];
@@ -83,8 +113,11 @@ int sc_runtime_open_nth(sc_runtime **out, const char *spec, int nth) {
     }
     rt->dev = devs[chosen];
     free(devs);
-    rc = sc_kernel_dir_find(getenv("SIAMCL_KERNEL_DIR"), SC_BUILD_KERNEL_DIR, SC_INSTALL_KERNEL_DIR,
-                            rt->kernel_dir, sizeof rt->kernel_dir);
+    /* an installed siamcl reads its own kernels, never a build tree's */
+    char beside[1100];
+    int installed = beside_this_code(beside, sizeof beside);
+    rc = sc_kernel_dir_find(getenv("SIAMCL_KERNEL_DIR"), installed ? beside : SC_BUILD_KERNEL_DIR,
+                            SC_INSTALL_KERNEL_DIR, rt->kernel_dir, sizeof rt->kernel_dir);
     cl_int err = CL_SUCCESS;
     if (rc == SC_OK) {
         rt->ctx = clCreateContext(NULL, 1, &rt->dev.device_id, NULL, NULL, &err);

@@ -284,3 +284,31 @@ sc_tune_choice sc_tune_choose(const sc_gemm_shape *s, int n, const int *direct, 
     }
     return best;
 }
+
+int sc_gemm_params_choose(sc_runtime *rt) {
+    char path[1200];
+    struct stat st;
+    sc_gemm_params p;
+    sc_tuning_path(&rt->dev, path, sizeof path);
+    if (stat(path, &st) == 0) {
+        SC_TRY(sc_gemm_params_load(path, &p));
+        int rc = sc_gemm_params_apply(rt, &p);
+        if (rc == SC_OK) {
+            rt->gemm_params = SC_GEMM_STORED;
+            sc_note(rt, "GEMM parameters from %s (siamcl tune)", path);
+            return SC_OK;
+        }
+        if (rc != SC_GEMM_SKIPPED) return rc;
+        sc_note(rt, "skipped %s: %s", path, sc_last_error());
+    }
+    if (!sc_gemm_builtin(&rt->dev, &p)) return SC_OK;
+    int rc = sc_gemm_params_apply(rt, &p);
+    if (rc == SC_OK) {
+        rt->gemm_params = SC_GEMM_BUILTIN;
+        sc_note(rt, "GEMM parameters: siamcl's set for PoCL CPU devices");
+    } else if (rc == SC_GEMM_SKIPPED) {
+        sc_note(rt, "skipped siamcl's set for PoCL CPU devices: %s", sc_last_error());
+        rc = SC_OK;
+    }
+    return rc;
+}

@@ -66,7 +66,7 @@ build() {
     local deps newer
     deps=$(echo "$cmd" | tr ' ' '\n' | grep '\.c$' || true)
     # shellcheck disable=SC2086
-    newer=$(find $deps tests/fuzz/*.h include/siamcl/*.h host/*.h -newer "$bin" 2>/dev/null | head -1)
+    newer=$(find $deps tests/fuzz/*.h include/siamcl/*.h host/siamcl/*.h host/*.h -newer "$bin" 2>/dev/null | head -1)
     [ -z "$newer" ] && return 0
   fi
   rm -f "$bin.cmd"

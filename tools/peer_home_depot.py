@@ -5,7 +5,7 @@ Reads RUN_DIR/config.ini (the run's resolved config) and RUN_DIR/split.csv (row,
 then trains and tests on the same training, validation and test rows as siamcl. Mirrored:
 - the CSV as host/csv.c reads it (latin-1 decoded, texts handed on as UTF-8), through
   tools/baseline_rf.py's reader, which also checks split.csv against the data;
-- the features of include/siamcl/features.h: words, '#' + word + '#' letter trigrams, unigrams
+- the features of host/siamcl/features.h: words, '#' + word + '#' letter trigrams, unigrams
   and bigrams as [features] says, FNV-1a into [features] buckets, count/log/binary weighting;
 - the bag of host/sparse.c: a row's table rows summed with its values as weights, divided by
   the row's sum of values for bag = mean (an empty text gives 0), then the layer's bias and
@@ -38,7 +38,7 @@ then trains and tests on the same training, validation and test rows as siamcl. 
 Not mirrored: siamcl's random streams (initial weights, shuffles and dropout masks differ), and
 SparseAdam adds eps to sqrt(v) before the bias correction where siamcl adds it after.
 
-The overlap features of include/siamcl/overlap.h, with L = the left text (search_term), R =
+The overlap features of host/siamcl/overlap.h, with L = the left text (search_term), R =
 the right text (product_title), words(T) = the set of distinct words of T (features.h step 1:
 the UTF-8 bytes lowercased in A-Z, the maximal runs of [a-z0-9\\x80-\\xff]) and tri(T) = the
 set of distinct 3-byte windows of '#' + w + '#' over the words w of T:

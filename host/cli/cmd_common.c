@@ -177,41 +177,6 @@ static void print_note(void *ctx, const char *line) {
     fprintf(stderr, "siamcl: %s\n", line);
 }
 
-/* The device's tuning file when there is one, else siamcl's built-in set where it has one;
- * says which and records it in rt->gemm_params. A set that does not fit the device is skipped
- * with a line that says why, and the next one is tried (CLBlast's own last). */
-static int apply_tuning(sc_runtime *rt) {
-    char path[1200];
-    struct stat st;
-    sc_gemm_params p;
-    rt->note = print_note;
-    sc_tuning_path(&rt->dev, path, sizeof path);
-    if (stat(path, &st) == 0) {
-        SC_TRY(sc_gemm_params_load(path, &p));
-        int rc = sc_gemm_params_apply(rt, &p);
-        if (rc == SC_OK) {
-            rt->gemm_params = SC_GEMM_STORED;
-            fprintf(stderr, "siamcl: GEMM parameters from %s (siamcl tune)\n", path);
-            return SC_OK;
-        }
-        if (rc != SC_GEMM_SKIPPED) return rc;
-        fprintf(stderr, "siamcl: skipped %s: %s\n", path, sc_last_error());
-    }
-    if (sc_gemm_builtin(&rt->dev, &p)) {
-        int rc = sc_gemm_params_apply(rt, &p);
-        if (rc == SC_OK) {
-            rt->gemm_params = SC_GEMM_BUILTIN;
-            fprintf(stderr, "siamcl: GEMM parameters: siamcl's set for PoCL CPU devices\n");
-        } else if (rc == SC_GEMM_SKIPPED) {
-            fprintf(stderr, "siamcl: skipped siamcl's set for PoCL CPU devices: %s\n",
-                    sc_last_error());
-        } else {
-            return rc;
-        }
-    }
-    return SC_OK;
-}
-
 int cmd_open_runtime(const cmd_args *args, sc_config *cfg, sc_runtime **rt) {
     return cmd_open_runtime_nth(args, cfg, 0, "", rt);
 }
@@ -224,7 +189,8 @@ int cmd_open_runtime_nth(const cmd_args *args, sc_config *cfg, int nth, const ch
     const sc_device_desc *d = &(*rt)->dev;
     fprintf(stderr, "siamcl: %sdevice: %s | %s | driver %s | %.1f GiB | %u compute units\n", who,
             d->platform, d->name, d->driver, d->global_mem / 1073741824.0, d->compute_units);
-    return apply_tuning(*rt);
+    (*rt)->note = print_note;
+    return sc_gemm_params_choose(*rt);
 }
 
 void cmd_tuning_hint(const sc_runtime *rt, const char *config) {

@@ -67,8 +67,9 @@ int sc_runtime_open_nth(sc_runtime **rt, const char *spec, int nth);
 /* Also empties CLBlast's cache of programs (of every runtime: there is one per process). */
 void sc_runtime_close(sc_runtime *rt);
 
-/* The kernel directory: the first of SIAMCL_KERNEL_DIR, the build tree's cl/, the installed
- * share/siamcl/cl that holds elementwise.cl. A set SIAMCL_KERNEL_DIR that lacks it is an error
+/* The kernel directory: the first of SIAMCL_KERNEL_DIR, the build tree's cl/ (for an installed
+ * siamcl: the share/siamcl/cl beside it), the configured prefix's share/siamcl/cl, that holds
+ * elementwise.cl. A set SIAMCL_KERNEL_DIR that lacks it is an error
  * rather than a silent fallback. env, build and install may be NULL. */
 int sc_kernel_dir_find(const char *env, const char *build, const char *install, char *out,
                        size_t size);

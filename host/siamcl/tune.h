@@ -81,4 +81,9 @@ int sc_gemm_params_save(const char *path, const sc_gemm_params *p, const char *c
  * 1 and *out filled when d has one, else 0. */
 int sc_gemm_builtin(const sc_device_desc *d, sc_gemm_params *out);
 
+/* The device's tuning file when there is one, else siamcl's built-in set where it has one,
+ * else CLBlast's own: applies it, records which in rt->gemm_params and says so through
+ * rt->note. A set that does not fit the device is skipped with a note that says why. */
+int sc_gemm_params_choose(sc_runtime *rt);
+
 #endif

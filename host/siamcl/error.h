@@ -6,15 +6,14 @@
 
 #include <CL/cl.h>
 
-/* Status codes; a nonzero status is also the program's exit code. */
-enum { SC_OK = 0, SC_ERR = 1, SC_EINPUT = 2 };
+#include "siamcl/status.h" /* SC_OK, SC_ERR, SC_EINPUT */
 
 /* Records the message and code as this thread's last error, and returns code. */
 int sc_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* This thread's last recorded message ("" before any) and its code (SC_OK before any). */
-const char *sc_last_error(void);
-int sc_last_error_code(void);
+SC_API const char *sc_last_error(void);
+SC_API int sc_last_error_code(void);
 
 /* The symbolic name of an OpenCL status code, "CL_UNKNOWN_ERROR" for codes it does not know. */
 const char *sc_cl_error_name(cl_int err);
