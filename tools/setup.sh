@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config clinfo clang libclang-rt-dev
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd mesa-opencl-icd oclgrind
   libclblast-dev libinih-dev libjansson-dev zlib1g-dev libopenmpi-dev openmpi-bin
+  libonnx-dev protobuf-c-compiler libprotobuf-c-dev python3-onnx
   dataset-fashion-mnist gnuplot-nox python3-numpy python3-matplotlib
 )
 

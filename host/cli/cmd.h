@@ -64,6 +64,8 @@ int cmd_eval(int argc, char **argv);
 extern const char cmd_eval_help[];
 int cmd_embed(int argc, char **argv);
 extern const char cmd_embed_help[];
+int cmd_export(int argc, char **argv);
+extern const char cmd_export_help[];
 int cmd_score(int argc, char **argv);
 extern const char cmd_score_help[];
 int cmd_search(int argc, char **argv);

@@ -19,6 +19,7 @@ static const command commands[] = {
      cmd_eval_help},
     {"embed", "write the embeddings of inputs as a .npy file", cmd_embed, cmd_embed_help},
     {"score", "score pairs of inputs with a trained model", cmd_score, cmd_score_help},
+    {"export", "write a trained model as an ONNX graph", cmd_export, cmd_export_help},
     {"search", "rank a catalog's texts against queries with a text model", cmd_search,
      cmd_search_help},
     {"bench", "time training and inference steps of a model", cmd_bench, cmd_bench_help},
