@@ -3,6 +3,9 @@
  * The model's first layer is an embedding bag over the features. */
 #include "siamcl/evaluate.h"
 #include "siamcl/metrics.h"
+#include "siamcl/overlap.h"
+#include "siamcl/retrieval.h"
+#include "siamcl/rng.h"
 #include "siamcl/task.h"
 #include "siamcl/textdata.h"
 
@@ -77,6 +80,99 @@ static int report(sc_task *t, const sc_ensemble *e, sc_report *out) {
     SC_TRY(sc_report_regression_test(out, e, t->test.in, tp, &t->test.dev, t->job->target_mean));
     snprintf(out->title, sizeof out->title, "test: %zu rows", tp->n);
     return SC_OK;
+}
+
+/* Each test row's query: the number of its left text among the distinct left texts. */
+static int query_groups(const sc_task *t, uint32_t *group, size_t *groups) {
+    const text_task *x = t->state;
+    const sc_pairs *tp = &t->test.pairs;
+    int col;
+    SC_TRY(sc_csv_column(x->d.csv, t->job->data.left, &col));
+    size_t cap = 16;
+    while (cap < 2 * tp->n) cap *= 2;
+    const char **seen = calloc(cap, sizeof *seen);
+    uint32_t *id = malloc(cap * sizeof *id);
+    if (!seen || !id) return free(seen), free(id), sc_error(SC_ERR, "out of memory");
+    *groups = 0;
+    for (size_t i = 0; i < tp->n; i++) {
+        const char *q = sc_csv_field(x->d.csv, (size_t)tp->left[i], col);
+        size_t h = sc_fnv1a32(q, strlen(q), SC_FNV1A32_BASIS) & (cap - 1);
+        while (seen[h] && strcmp(seen[h], q)) h = (h + 1) & (cap - 1);
+        if (!seen[h]) seen[h] = q, id[h] = (uint32_t)(*groups)++;
+        group[i] = id[h];
+    }
+    free(seen), free(id);
+    return SC_OK;
+}
+
+/* The word-overlap baseline's scores: the share of the query's words the candidate has, then
+ * of its trigrams (overlap.h's f0 and f1). */
+static void overlap_scores(const sc_task *t, float *scores) {
+    const text_task *x = t->state;
+    const sc_pairs *tp = &t->test.pairs;
+    int l = 0, r = 0;
+    sc_csv_column(x->d.csv, t->job->data.left, &l);
+    sc_csv_column(x->d.csv, t->job->data.right, &r);
+    for (size_t i = 0; i < tp->n; i++) {
+        float f[SC_OVERLAP_FEATURES];
+        size_t row = (size_t)tp->left[i];
+        sc_overlap_features(sc_csv_field(x->d.csv, row, l), sc_csv_field(x->d.csv, row, r), f);
+        scores[i] = f[0] + 1e-3f * f[1];
+    }
+}
+
+static void retrieval_row(sc_report *out, const char *name, const sc_retrieval *m) {
+    int row = sc_report_row(out, name);
+    double v[5] = {m->ndcg10, m->mrr10, m->recall[0], m->recall[1], m->recall[2]};
+    for (int c = 0; c < 5; c++) out->rows[row].v[c] = v[c];
+}
+
+/* The test rows as a search: each query (a distinct left text) ranks its rows' right texts
+ * by the ensemble's scores, beside word overlap and a random order (the mean of 20). */
+static int retrieval(sc_task *t, const sc_ensemble *e, double threshold, sc_report *out) {
+    const sc_pairs *tp = &t->test.pairs;
+    const sc_model_config *mc = &t->job->model;
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < tp->n; i++) lo = fmin(lo, tp->target[i]), hi = fmax(hi, tp->target[i]);
+    if (mc->output == SC_OUTPUT_RANGE) lo = mc->target_min, hi = mc->target_max;
+    if (isnan(threshold)) threshold = (lo + hi) / 2;
+    uint32_t *group = malloc((tp->n ? tp->n : 1) * sizeof *group);
+    float *scores = malloc((tp->n ? tp->n : 1) * sizeof *scores);
+    size_t groups = 0;
+    sc_retrieval m, sum = {0}, one;
+    int rc = group && scores ? query_groups(t, group, &groups) : sc_error(SC_ERR, "out of memory");
+    if (rc == SC_OK) rc = sc_ensemble_score_pairs(e, t->test.in, &t->test.dev, scores);
+    if (rc == SC_OK)
+        rc = sc_retrieval_rank(group, groups, scores, tp->target, tp->n, threshold, lo, &m);
+    memset(out, 0, sizeof *out);
+    const char *cols[5][2] = {{"NDCG@10", "ndcg10"},
+                              {"MRR@10", "mrr10"},
+                              {"R@1", "recall1"},
+                              {"R@5", "recall5"},
+                              {"R@10", "recall10"}};
+    for (int c = 0; c < 5; c++) sc_report_column(out, cols[c][0], cols[c][1]);
+    if (rc == SC_OK) retrieval_row(out, "siamcl", &m);
+    if (rc == SC_OK) overlap_scores(t, scores);
+    if (rc == SC_OK)
+        rc = sc_retrieval_rank(group, groups, scores, tp->target, tp->n, threshold, lo, &one);
+    if (rc == SC_OK) retrieval_row(out, "word_overlap", &one);
+    sc_rng rng;
+    for (int k = 0; rc == SC_OK && k < 20; k++) {
+        sc_rng_seed(&rng, 7, (uint64_t)k);
+        for (size_t i = 0; i < tp->n; i++) scores[i] = sc_rng_uniform(&rng);
+        rc = sc_retrieval_rank(group, groups, scores, tp->target, tp->n, threshold, lo, &one);
+        sum.ndcg10 += one.ndcg10 / 20, sum.mrr10 += one.mrr10 / 20;
+        for (int c = 0; c < 3; c++) sum.recall[c] += one.recall[c] / 20;
+    }
+    if (rc == SC_OK) retrieval_row(out, "random", &sum);
+    snprintf(out->title, sizeof out->title,
+             "test: %zu queries (the distinct %s texts) ranking their %zu rows, %.1f each; "
+             "relevant: %s > %g (%zu queries have one); NDCG gain: %s - %g",
+             m.queries, t->job->data.left, tp->n,
+             m.queries ? (double)tp->n / (double)m.queries : 0.0, t->job->data.target, threshold,
+             m.judged, t->job->data.target, lo);
+    free(group), free(scores);
+    return rc;
 }
 
 static int write_files(const sc_task *t, const char *dir) {
@@ -177,4 +273,5 @@ const sc_task_kind sc_task_texts = {
     .read_rows = read_rows,
     .read_queries = read_queries,
     .read_pairs = read_pairs,
+    .retrieval = retrieval,
 };

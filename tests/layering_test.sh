@@ -15,7 +15,7 @@ place() {
   for stem in "$@"; do layer[$stem]=$n; done
 }
 place 0 status error config rng csr csv idx npy safetensors json atomic_file progress metrics pairs \
-  features overlap report data_config
+  features overlap report data_config retrieval
 place 1 device runtime
 place 2 gemm tune gemm_bench elementwise dense similarity loss optim sparse gather inputs
 place 3 model model_config evaluate

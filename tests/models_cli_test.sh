@@ -78,4 +78,11 @@ expect pair-features-cosine 2 'pf_cosine.ini:5: unknown key .model. pair_feature
 printf '[data]\npath = %s/tiny\n\n[train]\nensemble = 0\n' "$data" >"$tmp/ensemble0.ini"
 expect ensemble-zero 2 'ensemble0.ini:5: .train. ensemble = .0.: expected an integer in 1..10' -- "$siamcl" train "$tmp/ensemble0.ini" -o output.dir="$tmp/x"
 expect ensemble-embed 2 'embed takes one model, and this run directory is an ensemble of 2: name a member' -- "$siamcl" embed "$erun" "$data/tiny/t10k-images-idx3-ubyte.gz" -o "$tmp/e.npy"
+# retrieval metrics of a text model's test rows; refused for an image model and a bad threshold
+expect retrieval-text 0 '^word_overlap +[0-9.]+ +[0-9.]+' -- "$siamcl" eval "$orun" --retrieval --json "$tmp/retrieval.json"
+expect_file retrieval-json "$tmp/retrieval.json" '"name": "random", "ndcg10": [0-9.]+, "mrr10"'
+expect retrieval-ensemble 0 '^siamcl +[0-9.]+ +[0-9.]+' -- "$siamcl" eval "$tmp/oens" --retrieval --threshold 2.5
+expect retrieval-image 2 'eval --retrieval: takes a text model .this one reads idx data.' -- "$siamcl" eval "$erun" --retrieval
+expect retrieval-bad-threshold 2 'eval: --threshold high: expected a number' -- "$siamcl" eval "$orun" --retrieval --threshold high
+expect threshold-alone 2 'eval: --threshold goes with --retrieval' -- "$siamcl" eval "$orun" --threshold 2
 finish

@@ -55,6 +55,10 @@ typedef struct sc_task_kind {
     int (*epoch_pairs)(sc_task *t, int epoch, sc_pairs *out);
     /* The model (an ensemble's mean score) and the baselines on the test pairs. */
     int (*report)(sc_task *t, const sc_ensemble *e, sc_report *out);
+    /* NULL, or the test pairs as a search (eval --retrieval): each query's candidates ranked
+     * by the ensemble's scores, beside baselines (retrieval.h); threshold NaN: the midpoint
+     * of the target range */
+    int (*retrieval)(sc_task *t, const sc_ensemble *e, double threshold, sc_report *out);
     /* The task's own files in the run directory dir. */
     int (*write_files)(const sc_task *t, const char *dir);
     /* A user's file of inputs for the model (embed, search), each with a name; NULL when the
