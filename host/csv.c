@@ -117,8 +117,7 @@ static size_t utf8_length(const unsigned char *s, size_t n) {
     return len;
 }
 
-/* Rejects NUL bytes and ill-formed UTF-8, naming the line. */
-static int check_text(const char *path, const char *text, size_t n) {
+int sc_text_check(const char *path, const char *text, size_t n) {
     const unsigned char *s = (const unsigned char *)text;
     int line = 1;
     for (size_t i = 0; i < n;) {
@@ -151,7 +150,7 @@ static int load_text(sc_csv *t, sc_encoding enc, size_t *n) {
         t->text = raw;
     }
     t->text[*n] = '\0';
-    return check_text(t->path, t->text, *n);
+    return sc_text_check(t->path, t->text, *n);
 }
 
 /* Sizes the field and record arrays for the most the text can hold. */

@@ -17,8 +17,8 @@ place() {
 place 0 status error config rng csr csv idx npy safetensors json atomic_file progress metrics pairs \
   features overlap report data_config retrieval
 place 1 device runtime
-place 2 gemm tune gemm_bench elementwise dense similarity loss optim sparse gather inputs
-place 3 model model_config evaluate
+place 2 gemm tune gemm_bench topk elementwise dense similarity loss optim sparse gather inputs
+place 3 model model_config evaluate search
 place 4 job job_model job_train
 place 5 textdata task task_labels task_image task_text task_vectors task_vector_pairs
 place 6 train train_ensemble dist checkpoint run_state run_dir

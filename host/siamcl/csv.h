@@ -43,4 +43,8 @@ int sc_csv_line(const sc_csv *t, size_t row);
  * file, line and column. */
 int sc_csv_number(const sc_csv *t, size_t row, int col, double *out);
 
+/* Whether text (n bytes, read from path) is well-formed UTF-8 without NUL bytes: SC_OK, or an
+ * SC_EINPUT error naming path and the line. */
+int sc_text_check(const char *path, const char *text, size_t n);
+
 #endif
