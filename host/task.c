@@ -1,5 +1,9 @@
 #include "siamcl/task.h"
+#include "siamcl/evaluate.h"
+#include "siamcl/retrieval.h"
+#include "siamcl/rng.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,4 +104,63 @@ void sc_user_rows_free(sc_user_rows *r) {
     free(r->name_text);
     sc_csv_free(r->table);
     memset(r, 0, sizeof *r);
+}
+
+static void retrieval_row(sc_report *out, const char *name, const sc_retrieval *m) {
+    int row = sc_report_row(out, name);
+    double v[5] = {m->ndcg10, m->mrr10, m->recall[0], m->recall[1], m->recall[2]};
+    for (int c = 0; c < 5; c++) out->rows[row].v[c] = v[c];
+}
+
+/* The mean metrics of 20 random orders. */
+static int random_order(const uint32_t *group, size_t groups, const sc_pairs *tp, float *scores,
+                        double threshold, double floor, sc_retrieval *mean) {
+    sc_retrieval one;
+    sc_rng rng;
+    memset(mean, 0, sizeof *mean);
+    for (int k = 0; k < 20; k++) {
+        sc_rng_seed(&rng, 7, (uint64_t)k);
+        for (size_t i = 0; i < tp->n; i++) scores[i] = sc_rng_uniform(&rng);
+        SC_TRY(sc_retrieval_rank(group, groups, scores, tp->target, tp->n, threshold, floor, &one));
+        mean->ndcg10 += one.ndcg10 / 20, mean->mrr10 += one.mrr10 / 20;
+        for (int c = 0; c < 3; c++) mean->recall[c] += one.recall[c] / 20;
+    }
+    return SC_OK;
+}
+
+int sc_task_retrieval_report(sc_task *t, const sc_ensemble *e, const uint32_t *group, size_t groups,
+                             const float *lexical, const char *lexical_name, double threshold,
+                             const char *queries, const char *target, sc_report *out) {
+    const sc_pairs *tp = &t->test.pairs;
+    const sc_model_config *mc = &t->job->model;
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < tp->n; i++) lo = fmin(lo, tp->target[i]), hi = fmax(hi, tp->target[i]);
+    if (mc->output == SC_OUTPUT_RANGE) lo = mc->target_min, hi = mc->target_max;
+    if (isnan(threshold)) threshold = (lo + hi) / 2;
+    float *scores = malloc((tp->n ? tp->n : 1) * sizeof *scores);
+    sc_retrieval m, other;
+    int rc = scores ? sc_ensemble_score_pairs(e, t->test.in, &t->test.dev, scores)
+                    : sc_error(SC_ERR, "out of memory");
+    if (rc == SC_OK)
+        rc = sc_retrieval_rank(group, groups, scores, tp->target, tp->n, threshold, lo, &m);
+    memset(out, 0, sizeof *out);
+    const char *cols[5][2] = {{"NDCG@10", "ndcg10"},
+                              {"MRR@10", "mrr10"},
+                              {"R@1", "recall1"},
+                              {"R@5", "recall5"},
+                              {"R@10", "recall10"}};
+    for (int c = 0; c < 5; c++) sc_report_column(out, cols[c][0], cols[c][1]);
+    if (rc == SC_OK) retrieval_row(out, "siamcl", &m);
+    if (rc == SC_OK && lexical)
+        rc = sc_retrieval_rank(group, groups, lexical, tp->target, tp->n, threshold, lo, &other);
+    if (rc == SC_OK && lexical) retrieval_row(out, lexical_name, &other);
+    if (rc == SC_OK) rc = random_order(group, groups, tp, scores, threshold, lo, &other);
+    if (rc == SC_OK) retrieval_row(out, "random", &other);
+    snprintf(out->title, sizeof out->title,
+             "test: %zu queries (%s) ranking their %zu rows, %.1f each; relevant: %s > %g (%zu "
+             "queries have one); NDCG gain: %s - %g",
+             m.queries, queries, tp->n, m.queries ? (double)tp->n / (double)m.queries : 0.0, target,
+             threshold, m.judged, target, lo);
+    free(scores);
+    return rc;
 }

@@ -4,8 +4,6 @@
 #include "siamcl/evaluate.h"
 #include "siamcl/metrics.h"
 #include "siamcl/overlap.h"
-#include "siamcl/retrieval.h"
-#include "siamcl/rng.h"
 #include "siamcl/task.h"
 #include "siamcl/textdata.h"
 
@@ -121,57 +119,20 @@ static void overlap_scores(const sc_task *t, float *scores) {
     }
 }
 
-static void retrieval_row(sc_report *out, const char *name, const sc_retrieval *m) {
-    int row = sc_report_row(out, name);
-    double v[5] = {m->ndcg10, m->mrr10, m->recall[0], m->recall[1], m->recall[2]};
-    for (int c = 0; c < 5; c++) out->rows[row].v[c] = v[c];
-}
-
 /* The test rows as a search: each query (a distinct left text) ranks its rows' right texts
- * by the ensemble's scores, beside word overlap and a random order (the mean of 20). */
+ * by the ensemble's scores, beside word overlap. */
 static int retrieval(sc_task *t, const sc_ensemble *e, double threshold, sc_report *out) {
-    const sc_pairs *tp = &t->test.pairs;
-    const sc_model_config *mc = &t->job->model;
-    double lo = INFINITY, hi = -INFINITY;
-    for (size_t i = 0; i < tp->n; i++) lo = fmin(lo, tp->target[i]), hi = fmax(hi, tp->target[i]);
-    if (mc->output == SC_OUTPUT_RANGE) lo = mc->target_min, hi = mc->target_max;
-    if (isnan(threshold)) threshold = (lo + hi) / 2;
-    uint32_t *group = malloc((tp->n ? tp->n : 1) * sizeof *group);
-    float *scores = malloc((tp->n ? tp->n : 1) * sizeof *scores);
-    size_t groups = 0;
-    sc_retrieval m, sum = {0}, one;
-    int rc = group && scores ? query_groups(t, group, &groups) : sc_error(SC_ERR, "out of memory");
-    if (rc == SC_OK) rc = sc_ensemble_score_pairs(e, t->test.in, &t->test.dev, scores);
+    size_t n = t->test.pairs.n, groups = 0;
+    uint32_t *group = malloc((n ? n : 1) * sizeof *group);
+    float *lexical = malloc((n ? n : 1) * sizeof *lexical);
+    int rc = group && lexical ? query_groups(t, group, &groups) : sc_error(SC_ERR, "out of memory");
+    char what[160];
+    snprintf(what, sizeof what, "the distinct %s texts", t->job->data.left);
+    if (rc == SC_OK) overlap_scores(t, lexical);
     if (rc == SC_OK)
-        rc = sc_retrieval_rank(group, groups, scores, tp->target, tp->n, threshold, lo, &m);
-    memset(out, 0, sizeof *out);
-    const char *cols[5][2] = {{"NDCG@10", "ndcg10"},
-                              {"MRR@10", "mrr10"},
-                              {"R@1", "recall1"},
-                              {"R@5", "recall5"},
-                              {"R@10", "recall10"}};
-    for (int c = 0; c < 5; c++) sc_report_column(out, cols[c][0], cols[c][1]);
-    if (rc == SC_OK) retrieval_row(out, "siamcl", &m);
-    if (rc == SC_OK) overlap_scores(t, scores);
-    if (rc == SC_OK)
-        rc = sc_retrieval_rank(group, groups, scores, tp->target, tp->n, threshold, lo, &one);
-    if (rc == SC_OK) retrieval_row(out, "word_overlap", &one);
-    sc_rng rng;
-    for (int k = 0; rc == SC_OK && k < 20; k++) {
-        sc_rng_seed(&rng, 7, (uint64_t)k);
-        for (size_t i = 0; i < tp->n; i++) scores[i] = sc_rng_uniform(&rng);
-        rc = sc_retrieval_rank(group, groups, scores, tp->target, tp->n, threshold, lo, &one);
-        sum.ndcg10 += one.ndcg10 / 20, sum.mrr10 += one.mrr10 / 20;
-        for (int c = 0; c < 3; c++) sum.recall[c] += one.recall[c] / 20;
-    }
-    if (rc == SC_OK) retrieval_row(out, "random", &sum);
-    snprintf(out->title, sizeof out->title,
-             "test: %zu queries (the distinct %s texts) ranking their %zu rows, %.1f each; "
-             "relevant: %s > %g (%zu queries have one); NDCG gain: %s - %g",
-             m.queries, t->job->data.left, tp->n,
-             m.queries ? (double)tp->n / (double)m.queries : 0.0, t->job->data.target, threshold,
-             m.judged, t->job->data.target, lo);
-    free(group), free(scores);
+        rc = sc_task_retrieval_report(t, e, group, groups, lexical, "word_overlap", threshold, what,
+                                      t->job->data.target, out);
+    free(group), free(lexical);
     return rc;
 }
 

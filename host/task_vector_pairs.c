@@ -198,6 +198,28 @@ static int by_pairs(const sc_job *job) {
     return *job->data.pairs != '\0';
 }
 
+/* The test pairs as a search: each query (a distinct left vector) ranks its pairs' right
+ * vectors by the ensemble's scores. */
+static int retrieval(sc_task *t, const sc_ensemble *e, double threshold, sc_report *out) {
+    const pairs_task *x = t->state;
+    const sc_pairs *tp = &t->test.pairs;
+    uint32_t *group = malloc((tp->n ? tp->n : 1) * sizeof *group);
+    uint32_t *id = malloc((x->nleft ? x->nleft : 1) * sizeof *id);
+    int rc = group && id ? SC_OK : sc_error(SC_ERR, "out of memory");
+    size_t groups = 0;
+    for (size_t r = 0; rc == SC_OK && r < x->nleft; r++) id[r] = UINT32_MAX;
+    for (size_t i = 0; rc == SC_OK && i < tp->n; i++) {
+        uint32_t *g = &id[tp->left[i]];
+        if (*g == UINT32_MAX) *g = (uint32_t)groups++;
+        group[i] = *g;
+    }
+    if (rc == SC_OK)
+        rc = sc_task_retrieval_report(t, e, group, groups, NULL, NULL, threshold,
+                                      "the distinct left vectors", "target", out);
+    free(group), free(id);
+    return rc;
+}
+
 const sc_task_kind sc_task_vector_pairs = {
     .format = "npy",
     .serves = by_pairs,
@@ -210,4 +232,5 @@ const sc_task_kind sc_task_vector_pairs = {
     .read_rows = sc_vectors_read_rows,
     .read_queries = sc_vectors_read_queries,
     .read_pairs = sc_vectors_read_pairs,
+    .retrieval = retrieval,
 };

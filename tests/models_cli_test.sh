@@ -82,7 +82,7 @@ expect ensemble-embed 2 'embed takes one model, and this run directory is an ens
 expect retrieval-text 0 '^word_overlap +[0-9.]+ +[0-9.]+' -- "$siamcl" eval "$orun" --retrieval --json "$tmp/retrieval.json"
 expect_file retrieval-json "$tmp/retrieval.json" '"name": "random", "ndcg10": [0-9.]+, "mrr10"'
 expect retrieval-ensemble 0 '^siamcl +[0-9.]+ +[0-9.]+' -- "$siamcl" eval "$tmp/oens" --retrieval --threshold 2.5
-expect retrieval-image 2 'eval --retrieval: takes a text model .this one reads idx data.' -- "$siamcl" eval "$erun" --retrieval
+expect retrieval-image 2 'eval --retrieval: takes a text model or a vector model with a CSV of pairs .this one reads idx data.' -- "$siamcl" eval "$erun" --retrieval
 expect retrieval-bad-threshold 2 'eval: --threshold high: expected a number' -- "$siamcl" eval "$orun" --retrieval --threshold high
 expect threshold-alone 2 'eval: --threshold goes with --retrieval' -- "$siamcl" eval "$orun" --threshold 2
 finish

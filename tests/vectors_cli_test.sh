@@ -88,6 +88,7 @@ expect_file pairs-metrics "$prun/metrics.json" '"spearman"'
 expect pairs-eval 0 '^constant_mean +[0-9.]+ ' -- "$siamcl" eval "$prun"
 expect pairs-embed 0 '90 embeddings of 8 values' -- "$siamcl" embed "$prun" "$v/train.npy" -o "$tmp/pemb.npy"
 expect pairs-score 0 '150 scores written' -- "$siamcl" score "$prun" "$v/pairs.csv" --vectors "$v/train.npy" -o "$tmp/pscores.csv"
+expect pairs-retrieval 0 'queries .the distinct left vectors.' -- "$siamcl" eval "$prun" --retrieval
 expect_file pairs-score-csv "$tmp/pscores.csv" '^left,right,target,group,score$'
 expect pairs-search 0 '^  1 +-?[0-9.]+  [0-9]+$' -- "$siamcl" search "$prun" "$v/train.npy" -k 2 "$v/queries.npy"
 

@@ -28,14 +28,14 @@ const char cmd_eval_help[] =
     "                    instead of the config's [data] path\n"
     "  --json FILE       also write the table as JSON (the rows of metrics.json)\n"
     "\n"
-    "--retrieval (text models) judges the test rows as a search instead: the rows are grouped\n"
-    "by their left text (the query: a search term) and each query ranks its rows' right texts\n"
-    "(its candidates: products) by the model's score, highest first. NDCG@10 (gain: the\n"
-    "target less the bottom of its range), MRR@10 and Recall@1, 5 and 10 (relevant: target\n"
-    "above --threshold, default the middle of the target range: [model] target_min ..\n"
-    "target_max, else the test targets'), averaged over the queries, beside word overlap (the\n"
-    "share of the query's words, then trigrams, in the candidate) and a random order (the\n"
-    "mean of 20).\n"
+    "--retrieval (text models, and vector models with a CSV of pairs) judges the test rows as\n"
+    "a search instead: the rows are grouped by their left side (the query: a search term, or\n"
+    "a left vector) and each query ranks its rows' right sides (its candidates: products) by\n"
+    "the model's score, highest first. NDCG@10 (gain: the target less the bottom of its\n"
+    "range), MRR@10 and Recall@1, 5 and 10 (relevant: target above --threshold, default the\n"
+    "middle of the target range: [model] target_min .. target_max, else the test targets'),\n"
+    "averaged over the queries, beside a random order (the mean of 20) and for texts word\n"
+    "overlap (the share of the query's words, then trigrams, in the candidate).\n"
     "  --retrieval       the ranking metrics above\n"
     "  --threshold T     the target above which a candidate is relevant\n";
 
@@ -57,7 +57,9 @@ static int evaluate(cmd_model *cm, const char *data, const char *json, int retri
     if (rc == SC_OK && !t.test.pairs.n)
         rc = sc_error(SC_EINPUT, "%s: no test rows", cm->job.data.path);
     if (rc == SC_OK && retrieval && !t.kind->retrieval)
-        rc = sc_error(SC_EINPUT, "eval --retrieval: takes a text model (this one reads %s data)",
+        rc = sc_error(SC_EINPUT,
+                      "eval --retrieval: takes a text model or a vector model with a CSV of "
+                      "pairs (this one reads %s data)",
                       sc_data_format_names[cm->job.data.format]);
     if (rc == SC_OK && retrieval)
         rc = t.kind->retrieval(&t, &cm->all, threshold, &rep);

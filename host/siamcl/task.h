@@ -100,6 +100,14 @@ uint64_t sc_task_draw_seed(const sc_task *t);
 /* The kind's report of the ensemble's mean scores; with more than one model, each model's own
  * row follows the ensemble's (named member_1 ..). */
 int sc_task_report(sc_task *t, const sc_ensemble *e, sc_report *out);
+/* A kind's retrieval report (eval --retrieval) of the test pairs grouped into queries
+ * (group[i] of groups): the ensemble's ranking beside the lexical scores' (NULL: none, named
+ * lexical) and a random order's (the mean of 20); threshold NaN: the middle of the target
+ * range ([model] target_min .. target_max, else the test targets'). queries says what a query
+ * is and target names the target, for the title. */
+int sc_task_retrieval_report(sc_task *t, const sc_ensemble *e, const uint32_t *group, size_t groups,
+                             const float *lexical, const char *lexical_name, double threshold,
+                             const char *queries, const char *target, sc_report *out);
 /* The validation figure of scores of t's validation pairs. */
 double sc_task_quality(const sc_task *t, const float *scores);
 

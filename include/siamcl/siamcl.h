@@ -9,7 +9,9 @@
  * Every function that can fail returns a status (siamcl/status.h): SC_OK, SC_EINPUT for bad
  * input (a file, an argument, a NULL handle), SC_ERR for a failure of the device or the
  * system; it then records a message, which sc_last_error gives to the same thread. Outputs
- * are the caller's buffers; nothing is kept of them. A failed load leaves *out NULL.
+ * are the caller's buffers; nothing is kept of them. A failed load leaves *out NULL. A NULL
+ * handle is refused; a freed one cannot be told from a live one (as with free), so a handle
+ * is not used after it is freed.
  *
  * Example: docs/examples/top_matches.c. */
 #ifndef SIAMCL_SIAMCL_H
