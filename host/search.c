@@ -114,10 +114,13 @@ static int rescore(const sc_search_input *in, size_t i, size_t k, sc_hit *hits, 
         SC_TRY(sc_copy(m->rt, (sc_view){right, j * E},
                        (sc_view){in->catalog[0], (size_t)hits[j].row * E}, E));
     }
-    if (!found) return SC_OK;
     float s[SC_TOPK_MAX];
-    SC_TRY(sc_model_score_embeddings(m, (sc_view){left, 0}, (sc_view){right, 0}, found, NULL, 0));
-    SC_TRY(sc_download(m->rt, s, sc_model_scores(m), found));
+    for (size_t j = 0; j < found; j += m->max_pairs) { /* a model of small batches: in parts */
+        size_t n = found - j < m->max_pairs ? found - j : m->max_pairs;
+        SC_TRY(sc_model_score_embeddings(m, (sc_view){left, j * E}, (sc_view){right, j * E}, n,
+                                         NULL, 0));
+        SC_TRY(sc_download(m->rt, s + j, sc_model_scores(m), n));
+    }
     for (size_t j = 0; j < found; j++) hits[j].score = s[j];
     /* the head's rounding may part near ties otherwise than the product's: best first again */
     for (size_t j = 1; j < found; j++)

@@ -49,6 +49,9 @@ expect queries-column 0 '^saw led,1,' -- "$siamcl" search "$tmp/mlp" "$catalog" 
 expect id-column 0 '"id": "1[0-9][0-9]", "text": ' -- "$siamcl" search "$tmp/mlp" "$catalog" --column product_title --id-column product_uid -k 2 --format jsonl drill
 expect table-names-scores 0 '^scores: mlp mapped onto 1..3$' -- "$siamcl" search "$tmp/mlp" "$catalog" --column product_title drill
 expect k-past-catalog 0 '^ 30  ' -- "$siamcl" search "$tmp/cosine" "$catalog" --column product_title -k 1000 drill
+# a model of small batches (a batch-wise loss scores 8 pairs at a time) keeps 20 hits a query
+"$siamcl" train "$tmp/cosine.ini" -o train.loss=cosent -o train.batch_size=8 -o output.dir="$tmp/small" >/dev/null 2>&1
+expect small-batches 0 '^ 20  ' -- "$siamcl" search "$tmp/small" "$catalog" --column product_title -k 20 drill
 
 # vectors: a catalog of embeddings with ids, equal to the catalog of inputs
 v=$data/vectors
