@@ -56,7 +56,7 @@ static const char *tensor(graph *g, int32_t elem, const int64_t *dims, size_t n,
     void *raw = copy ? fresh(g, bytes) : (void *)data;
     if (!t || !d || !raw || g->ninit == MAX_ITEMS) return g->failed = 1, "";
     onnx__tensor_proto__init(t);
-    memcpy(d, dims, n * sizeof *d);
+    if (n) memcpy(d, dims, n * sizeof *d); /* a scalar has no dims (NULL) */
     if (copy) memcpy(raw, data, bytes);
     t->n_dims = n;
     t->dims = d;
