@@ -1,11 +1,13 @@
 /* libFuzzer harness: the GEMM tuning file (sc_gemm_params_load: an INI file read by
- * sc_config_load). tune.c calls CLBlast to apply the parameters, so it links CLBlast and
- * OpenCL, but the reader under test calls neither.
+ * sc_config_load). tune.c calls CLBlast to apply the parameters and the runtime to say which
+ * it applied, so it links CLBlast, OpenCL and the runtime, but the reader under test calls
+ * none of them.
  *
  * clang -std=c11 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
  *   -fno-sanitize-recover=all -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror -Iinclude -Ihost \
  *   -D_POSIX_C_SOURCE=200809L -DCL_TARGET_OPENCL_VERSION=120 -DCL_USE_DEPRECATED_OPENCL_1_2_APIS \
- *   tests/fuzz/fuzz_tune.c host/tune.c host/config.c host/atomic_file.c host/error.c -linih \
+ *   tests/fuzz/fuzz_tune.c host/tune.c host/config.c host/atomic_file.c host/error.c \
+ *   host/runtime.c host/device.c -linih \
  *   -lclblast -lOpenCL -lm -o build-fuzz/fuzz_tune
  */
 #include "fuzz_util.h"
