@@ -175,6 +175,10 @@ int sc_job_read(sc_config *cfg, sc_job *job) {
     return sc_config_check_unused(cfg);
 }
 
+size_t sc_job_infer_batch(const sc_job *job) {
+    return job->train.batch_size > 256 ? job->train.batch_size : 256;
+}
+
 size_t sc_job_eval_batch(const sc_job *job) {
     size_t b = job->train.batch_size;
     return sc_loss_is_batchwise(job->train.loss.kind) || b >= 256 ? b : 256;

@@ -190,7 +190,10 @@ static int read_lines(const char *path, lines *out) {
 static int read_query_column(search *s, const options *o) {
     sc_csv *t;
     int col;
-    SC_TRY(sc_csv_read(o->queries, s->cm.job.data.encoding, &t));
+    sc_encoding enc = s->cm.job.data.encoding;
+    if (o->read.encoding && sc_encoding_parse(o->read.encoding, &enc) != SC_OK)
+        return sc_error(SC_EINPUT, "--encoding %s: expected utf-8 or latin-1", o->read.encoding);
+    SC_TRY(sc_csv_read(o->queries, enc, &t));
     int rc = sc_csv_column(t, o->queries_column, &col);
     size_t n = sc_csv_rows(t);
     if (rc == SC_OK && (!n || n > 0x7fffffff))
