@@ -140,6 +140,9 @@ int sc_runtime_open_nth(sc_runtime **out, const char *spec, int nth) {
 
 void sc_runtime_close(sc_runtime *rt) {
     if (!rt) return;
+    /* an error can leave commands queued: they end before what they use is released (rusticl
+     * crashed releasing buffers under running kernels) */
+    if (rt->queue) clFinish(rt->queue);
     /* CLBlast caches its programs, which hold the context, until the process exits; released
      * then, after the driver's own thread-local state is gone, they wrote to freed memory in
      * Oclgrind (an abort at exit: "corrupted double-linked list"). */
