@@ -391,12 +391,12 @@ static int run_search(search *s, const cmd_args *args, const options *o) {
             "%s: search needs a text model or a vector model ([data] format = csv or npy)",
             s->cm.path);
     SC_TRY(read_catalog(s, args, o));
-    SC_TRY(read_queries(s, args, o));
-    for (int k = 0; k < s->cm.all.n; k++) SC_TRY(member_embed(s, k, args->positional[1], o));
     options own = *o;
     if (own.k > s->n) own.k = s->n; /* more than the catalog: all of it */
     if (own.k > SC_TOPK_MAX)
         return sc_error(SC_EINPUT, "search: -k %zu: at most %d results a query", o->k, SC_TOPK_MAX);
+    SC_TRY(read_queries(s, args, o));
+    for (int k = 0; k < s->cm.all.n; k++) SC_TRY(member_embed(s, k, args->positional[1], o));
     size_t nq = s->queries.in.n;
     sc_hit *hits = malloc((nq ? nq : 1) * own.k * sizeof *hits);
     if (!hits) return sc_error(SC_ERR, "out of memory");
