@@ -218,11 +218,10 @@ int sc_encoder_score_texts(sc_encoder *enc, const char *const *left, const char 
     SC_TRY(check_call(enc, "sc_encoder_score_texts", 1, 0, left, scores));
     if (!right) return sc_error(SC_EINPUT, "sc_encoder_score_texts: right is NULL");
     if (!n) return SC_OK;
+    int nf = enc->m->cfg.pair_features;
+    if (nf && nf != SC_OVERLAP_FEATURES) return sc_error(SC_ERR, "a head of %d pair features", nf);
     const char **both = malloc(2 * n * sizeof *both);
     float *features = NULL;
-    int nf = enc->m->cfg.pair_features;
-    if (nf && nf != SC_OVERLAP_FEATURES)
-        return free(both), sc_error(SC_ERR, "a head of %d pair features", nf);
     if (nf) features = malloc(n * (size_t)nf * sizeof *features);
     if (!both || (nf && !features)) {
         free(both), free(features);

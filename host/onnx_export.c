@@ -95,38 +95,40 @@ static const char *int_scalar(graph *g, int64_t v) {
     return tensor(g, ONNX__TENSOR_PROTO__DATA_TYPE__INT64, NULL, 0, &v, sizeof v, 1);
 }
 
-/* An attribute: an int, ints, or a string. */
-static Onnx__AttributeProto *attr_ints(graph *g, const char *name, const int64_t *v, size_t n) {
+/* Attributes: of ints, an int, or a string. */
+/* An attribute of the type, its value still to set. */
+static Onnx__AttributeProto *attribute(graph *g, const char *name,
+                                       Onnx__AttributeProto__AttributeType type) {
     Onnx__AttributeProto *a = fresh(g, sizeof *a);
-    int64_t *copy = fresh(g, n * sizeof *copy);
-    if (!a || !copy) return NULL;
+    if (!a) return NULL;
     onnx__attribute_proto__init(a);
     a->name = (char *)name;
     a->has_type = 1;
-    a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
+    a->type = type;
+    return a;
+}
+
+static Onnx__AttributeProto *attr_ints(graph *g, const char *name, const int64_t *v, size_t n) {
+    Onnx__AttributeProto *a = attribute(g, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
+    int64_t *copy = fresh(g, n * sizeof *copy);
+    if (!a || !copy) return NULL;
     a->n_ints = n;
     a->ints = memcpy(copy, v, n * sizeof *copy);
     return a;
 }
 
 static Onnx__AttributeProto *attr_i(graph *g, const char *name, int64_t v) {
-    Onnx__AttributeProto *a = fresh(g, sizeof *a);
+    Onnx__AttributeProto *a = attribute(g, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
     if (!a) return NULL;
-    onnx__attribute_proto__init(a);
-    a->name = (char *)name;
-    a->has_type = a->has_i = 1;
-    a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
+    a->has_i = 1;
     a->i = v;
     return a;
 }
 
 static Onnx__AttributeProto *attr_s(graph *g, const char *name, const char *v) {
-    Onnx__AttributeProto *a = fresh(g, sizeof *a);
+    Onnx__AttributeProto *a = attribute(g, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING);
     if (!a) return NULL;
-    onnx__attribute_proto__init(a);
-    a->name = (char *)name;
-    a->has_type = a->has_s = 1;
-    a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING;
+    a->has_s = 1;
     a->s.data = (uint8_t *)v;
     a->s.len = strlen(v);
     return a;

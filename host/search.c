@@ -103,17 +103,22 @@ static int rank_by_product(const sc_search_input *in, const prepared *q, const p
     return rc;
 }
 
-/* The model's own scores of query i's hits (through its head and output map). */
-static int rescore(const sc_search_input *in, size_t i, size_t k, sc_hit *hits, cl_mem left,
-                   cl_mem right) {
+/* The model's own scores of query i's hits (through its head and output map): the query's
+ * and the hits' embeddings gathered side by side (idx: room for 2 k row numbers). */
+static int rescore(const sc_search_input *in, size_t i, size_t k, sc_hit *hits, cl_mem idx,
+                   cl_mem left, cl_mem right) {
     sc_model *m = in->e->m[0];
     size_t E = (size_t)sc_model_embedding_width(m), found = 0;
-    while (found < k && hits[found].row >= 0) found++;
-    for (size_t j = 0; j < found; j++) {
-        SC_TRY(sc_copy(m->rt, (sc_view){left, j * E}, (sc_view){in->queries[0], i * E}, E));
-        SC_TRY(sc_copy(m->rt, (sc_view){right, j * E},
-                       (sc_view){in->catalog[0], (size_t)hits[j].row * E}, E));
+    int32_t rows[2 * SC_TOPK_MAX];
+    for (; found < k && hits[found].row >= 0; found++) {
+        rows[found] = (int32_t)i;
+        rows[k + found] = hits[found].row;
     }
+    if (!found) return SC_OK;
+    SC_TRY(sc_upload_bytes(m->rt, idx, 0, rows, 2 * k * sizeof *rows));
+    sc_row_index query = sc_list_index(idx, 0, found), hit = sc_list_index(idx, k, found);
+    SC_TRY(sc_gather(m->rt, in->queries[0], E, &query, (sc_view){left, 0}));
+    SC_TRY(sc_gather(m->rt, in->catalog[0], E, &hit, (sc_view){right, 0}));
     float s[SC_TOPK_MAX];
     for (size_t j = 0; j < found; j += m->max_pairs) { /* a model of small batches: in parts */
         size_t n = found - j < m->max_pairs ? found - j : m->max_pairs;
@@ -138,7 +143,7 @@ static int search_by_product(const sc_search_input *in, size_t k, sc_hit *hits) 
     size_t E = (size_t)sc_model_embedding_width(m);
     int cosine = m->cfg.head == SC_HEAD_COSINE;
     prepared q, c;
-    cl_mem s = NULL, bias = NULL, tv = NULL, ti = NULL, left = NULL, right = NULL;
+    cl_mem s = NULL, bias = NULL, tv = NULL, ti = NULL, left = NULL, right = NULL, idx = NULL;
     sc_topk_scratch scratch = {0};
     size_t qb = in->nq < QUERY_BATCH ? in->nq : QUERY_BATCH;
     size_t cb = in->n < CATALOG_CHUNK ? in->n : CATALOG_CHUNK;
@@ -151,16 +156,17 @@ static int search_by_product(const sc_search_input *in, size_t k, sc_hit *hits) 
     if (rc == SC_OK) rc = sc_buffer_new(rt, qb * k * sizeof(int32_t), &ti);
     if (rc == SC_OK) rc = sc_buffer_new(rt, k * E * sizeof(float), &left);
     if (rc == SC_OK) rc = sc_buffer_new(rt, k * E * sizeof(float), &right);
+    if (rc == SC_OK) rc = sc_buffer_new(rt, 2 * k * sizeof(int32_t), &idx);
     for (size_t q0 = 0; rc == SC_OK && q0 < in->nq; q0 += QUERY_BATCH) {
         size_t nq = in->nq - q0 < QUERY_BATCH ? in->nq - q0 : QUERY_BATCH;
         rc = rank_by_product(in, &q, &c, bias, q0, nq, k, s, &scratch, tv, ti, hits + q0 * k);
         for (size_t i = q0; rc == SC_OK && i < q0 + nq; i++)
-            rc = rescore(in, i, k, hits + i * k, left, right);
+            rc = rescore(in, i, k, hits + i * k, idx, left, right);
     }
     prepared_free(&q);
     prepared_free(&c);
     sc_topk_scratch_free(&scratch);
-    for (cl_mem *b = (cl_mem[]){s, bias, tv, ti, left, right}, *e = b + 6; b < e; b++)
+    for (cl_mem *b = (cl_mem[]){s, bias, tv, ti, left, right, idx}, *e = b + 7; b < e; b++)
         sc_buffer_free(*b);
     return rc;
 }

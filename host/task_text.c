@@ -80,27 +80,38 @@ static int report(sc_task *t, const sc_ensemble *e, sc_report *out) {
     return SC_OK;
 }
 
+/* id[r] = the number of names[r] among the distinct names of names[0 .. n), in first-seen
+ * order; *count of them. */
+static int distinct_ids(const char *const *names, size_t n, uint32_t *id, size_t *count) {
+    size_t cap = 16;
+    while (cap < 2 * n) cap *= 2;
+    const char **seen = calloc(cap, sizeof *seen);
+    uint32_t *slot = malloc(cap * sizeof *slot);
+    if (!seen || !slot) return free(seen), free(slot), sc_error(SC_ERR, "out of memory");
+    *count = 0;
+    for (size_t r = 0; r < n; r++) {
+        const char *s = names[r];
+        size_t h = sc_fnv1a32(s, strlen(s), SC_FNV1A32_BASIS) & (cap - 1);
+        while (seen[h] && strcmp(seen[h], s)) h = (h + 1) & (cap - 1);
+        if (!seen[h]) seen[h] = s, slot[h] = (uint32_t)(*count)++;
+        id[r] = slot[h];
+    }
+    free(seen), free(slot);
+    return SC_OK;
+}
+
 /* Each test row's query: the number of its left text among the distinct left texts. */
 static int query_groups(const sc_task *t, uint32_t *group, size_t *groups) {
     const text_task *x = t->state;
     const sc_pairs *tp = &t->test.pairs;
     int col;
     SC_TRY(sc_csv_column(x->d.csv, t->job->data.left, &col));
-    size_t cap = 16;
-    while (cap < 2 * tp->n) cap *= 2;
-    const char **seen = calloc(cap, sizeof *seen);
-    uint32_t *id = malloc(cap * sizeof *id);
-    if (!seen || !id) return free(seen), free(id), sc_error(SC_ERR, "out of memory");
-    *groups = 0;
-    for (size_t i = 0; i < tp->n; i++) {
-        const char *q = sc_csv_field(x->d.csv, (size_t)tp->left[i], col);
-        size_t h = sc_fnv1a32(q, strlen(q), SC_FNV1A32_BASIS) & (cap - 1);
-        while (seen[h] && strcmp(seen[h], q)) h = (h + 1) & (cap - 1);
-        if (!seen[h]) seen[h] = q, id[h] = (uint32_t)(*groups)++;
-        group[i] = id[h];
-    }
-    free(seen), free(id);
-    return SC_OK;
+    const char **left = malloc((tp->n ? tp->n : 1) * sizeof *left);
+    if (!left) return sc_error(SC_ERR, "out of memory");
+    for (size_t i = 0; i < tp->n; i++) left[i] = sc_csv_field(x->d.csv, (size_t)tp->left[i], col);
+    int rc = distinct_ids(left, tp->n, group, groups);
+    free(left);
+    return rc;
 }
 
 /* The word-overlap baseline's scores: the share of the query's words the candidate has, then
@@ -153,19 +164,14 @@ static int read_table(const sc_job *job, const char *path, const sc_read_options
 
 /* The distinct texts of names[0 .. *n), in first-seen order, kept in place. */
 static int keep_distinct(const char **names, size_t *n) {
-    size_t cap = 16, kept = 0;
-    while (cap < 2 * *n) cap *= 2;
-    const char **seen = calloc(cap, sizeof *seen);
-    if (!seen) return sc_error(SC_ERR, "out of memory");
-    for (size_t r = 0; r < *n; r++) {
-        const char *s = names[r];
-        size_t h = sc_fnv1a32(s, strlen(s), SC_FNV1A32_BASIS) & (cap - 1);
-        while (seen[h] && strcmp(seen[h], s)) h = (h + 1) & (cap - 1);
-        if (!seen[h]) seen[h] = names[kept++] = s;
-    }
-    free(seen);
-    *n = kept;
-    return SC_OK;
+    uint32_t *id = malloc((*n ? *n : 1) * sizeof *id);
+    size_t kept = 0, count;
+    int rc = id ? distinct_ids(names, *n, id, &count) : sc_error(SC_ERR, "out of memory");
+    for (size_t r = 0; rc == SC_OK && r < *n; r++)
+        if (id[r] == kept) names[kept++] = names[r]; /* a name's first row */
+    free(id);
+    if (rc == SC_OK) *n = kept;
+    return rc;
 }
 
 /* A CSV column's texts (embed; search: each distinct one once), featurized as in training. */

@@ -330,18 +330,18 @@ static int check_ranks(run *r, int e, size_t step) {
     sc_dist d = dist_of(r);
     if (rc == SC_OK) rc = sc_dist_differs(&d, text, &other);
     if (rc != SC_OK) return rc;
-    r->agreed = 1; /* every rank knows the outcome */
+    if (other < 0) {
+        snprintf(r->checked, sizeof r->checked, "%s", text);
+        return SC_OK;
+    }
     char when[64];
     snprintf(when, sizeof when, step ? "after epoch %d, step %zu" : "at the end of epoch %d", e,
              step);
-    if (other >= 0)
-        return sc_error(SC_ERR,
-                        "rank %d's parameters differ from rank 0's %s: the ranks no longer "
-                        "train one model (a bug in siamcl or the device)",
-                        other, when);
-    r->agreed = 0;
-    snprintf(r->checked, sizeof r->checked, "%s", text);
-    return SC_OK;
+    r->agreed = 1; /* every rank knows it */
+    return sc_error(SC_ERR,
+                    "rank %d's parameters differ from rank 0's %s: the ranks no longer train one "
+                    "model (a bug in siamcl or the device)",
+                    other, when);
 }
 
 /* Step s of epoch e: its batch, a training pass over it and the update. */
