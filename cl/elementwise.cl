@@ -52,6 +52,21 @@ kernel void bias_act_forward(global float *y, int y_off, global const float *b, 
     for (; c < cols; c++) y[c] = activate_float(y[c] + b[c], act);
 }
 
+// y[r][c] = act(y[r][c] + b[r]): bias_act_forward over a feature-major output (a row per
+// feature, a column per batch row).
+kernel void bias_act_forward_fm(global float *y, int y_off, global const float *b, int b_off,
+                                int rows, int cols, int act) {
+    int c = get_global_id(0) * 8, r = get_global_id(1);
+    if (c >= cols || r >= rows) return;
+    y += y_off + r * cols;
+    float bias = b[b_off + r];
+    if (c + 8 <= cols) {
+        vstore8(activate_float8(vload8(0, y + c) + bias, act), 0, y + c);
+        return;
+    }
+    for (; c < cols; c++) y[c] = activate_float(y[c] + bias, act);
+}
+
 // dz = dy * act'(z) in place, and db[c] = sum over rows of dz[r][c]. Work-item s takes columns
 // 8s .. 8s + 7 down all rows, so the bias gradient is summed in a fixed order.
 kernel void act_bias_backward(global float *dy, int dy_off, global const float *y, int y_off,

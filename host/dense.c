@@ -1,10 +1,10 @@
 #include "siamcl/dense.h"
 #include "siamcl/gemm.h"
 
-/* Rows per product: a batch of more rows is multiplied in blocks of this many, whose operands
- * stay in the caches (and in CLBlast's padded copies of them); one product of 8,192 rows ran
- * the default model's step 30% slower per pair than blocks of 512 (siamcl bench). */
-#define BLOCK_ROWS 512
+/* A block's operands stay in the caches (and in CLBlast's padded copies of them); one product
+ * of 8,192 rows ran the default model's step 30% slower per pair than blocks of 512 (siamcl
+ * bench). */
+#define BLOCK_ROWS SC_DENSE_BLOCK_ROWS
 
 static size_t block(size_t rows, size_t r0) {
     return rows - r0 < BLOCK_ROWS ? rows - r0 : BLOCK_ROWS;
@@ -16,6 +16,18 @@ int sc_dense_forward(sc_runtime *rt, const sc_dense *l, sc_view params, sc_view 
         SC_TRY(sc_gemm(rt, 0, 0, block(rows, r0), l->out, l->in, 1.0f, sc_view_at(x, r0 * l->in),
                        sc_view_at(params, l->w), 0.0f, sc_view_at(y, r0 * l->out)));
     return sc_bias_act_forward(rt, y, sc_view_at(params, l->b), rows, l->out, l->act);
+}
+
+int sc_dense_forward_fm(sc_runtime *rt, const sc_dense *l, sc_view params, sc_view xt, sc_view y,
+                        size_t nb, int to_rows) {
+    sc_view w = sc_view_at(params, l->w), b = sc_view_at(params, l->b);
+    size_t in = (size_t)l->in, out = (size_t)l->out;
+    if (to_rows) { /* y = (x^T)^T W */
+        SC_TRY(sc_gemm(rt, 1, 0, nb, out, in, 1.0f, xt, w, 0.0f, y));
+        return sc_bias_act_forward(rt, y, b, nb, out, l->act);
+    }
+    SC_TRY(sc_gemm(rt, 1, 0, out, nb, in, 1.0f, w, xt, 0.0f, y)); /* y^T = W^T x^T */
+    return sc_bias_act_forward_fm(rt, y, b, out, nb, l->act);
 }
 
 int sc_dense_backward(sc_runtime *rt, const sc_dense *l, sc_view params, sc_view grads, sc_view x,

@@ -41,9 +41,16 @@ sc_row_index sc_list_index(cl_mem index, size_t first, size_t n) {
 }
 
 int sc_gather(sc_runtime *rt, cl_mem rows, size_t width, const sc_row_index *ix, sc_view x) {
-    return sc_launch1(rt, "gather", "gather", ix->n * width, SC_MEM(rows), SC_INT(width),
-                      SC_MEM(ix->left), SC_MEM(ix->right), SC_INT(ix->first), SC_INT(ix->split),
-                      SC_INT(ix->n), SC_VIEW(x));
+    return sc_launch1(rt, "gather", "gather", ix->n * ((width + 7) / 8), SC_MEM(rows),
+                      SC_INT(width), SC_MEM(ix->left), SC_MEM(ix->right), SC_INT(ix->first),
+                      SC_INT(ix->split), SC_INT(ix->n), SC_VIEW(x));
+}
+
+int sc_gather_fm(sc_runtime *rt, cl_mem rows, size_t width, const sc_row_index *ix, size_t from,
+                 size_t nb, sc_view x) {
+    return sc_launch1(rt, "gather", "gather_fm", (nb + 7) / 8 * ((width + 7) / 8), SC_MEM(rows),
+                      SC_INT(width), SC_MEM(ix->left), SC_MEM(ix->right), SC_INT(ix->first),
+                      SC_INT(ix->split), SC_INT(from), SC_INT(nb), SC_VIEW(x));
 }
 
 int sc_gather_index(sc_runtime *rt, const sc_row_index *ix, sc_view x) {

@@ -1,4 +1,5 @@
 #include "siamcl/model.h"
+#include "siamcl/dense.h"
 #include "siamcl/gemm.h"
 #include "siamcl/optim.h"
 #include "siamcl/rng.h"
@@ -283,9 +284,6 @@ int sc_model_plan_part(sc_model *m, const sc_inputs *in, const sc_pairs *pairs, 
 /* The first layer's output for the rows ix names: dense rows gathered into the input and
  * multiplied, or the embedding bag of sparse rows. */
 static int first_layer_forward(sc_model *m, const sc_inputs *in, const sc_row_index *ix) {
-    if (ix->n > 2 * m->max_pairs)
-        return sc_error(SC_ERR, "a batch of %zu rows exceeds the model's %zu", ix->n,
-                        2 * m->max_pairs);
     if (m->cfg.sparse_input)
         return sc_sparse_forward(m->rt, &m->sparse, sc_model_params(m), &in->csr_dev, ix,
                                  m->ws.act[1]);
@@ -319,9 +317,35 @@ static int hidden_output(const sc_model *m, const sc_batch *train, uint32_t salt
     return sc_dropout_forward(m->rt, &d, act, drop, n);
 }
 
-/* The tower on the rows ix names; train: a training step's batch, which drops, or NULL. */
-static int tower_forward(sc_model *m, const sc_inputs *in, const sc_row_index *ix,
-                         const sc_batch *train) {
+/* A dense tower's output for inference: block by block of rows, each gathered feature-major
+ * and kept so through the hidden layers (in the backward pass's scratch), which CLBlast then
+ * multiplies without transposing copies; the last layer writes the block's rows of the output.
+ * A block's operands stay in the caches through the whole tower. */
+static int dense_tower_infer(sc_model *m, const sc_inputs *in, const sc_row_index *ix) {
+    sc_view fm[2] = {m->ws.grad_a, m->ws.grad_b}, out = m->ws.act[m->ntower];
+    size_t E = (size_t)m->tower[m->ntower - 1].out;
+    for (size_t r0 = 0; r0 < ix->n; r0 += SC_DENSE_BLOCK_ROWS) {
+        size_t nb = ix->n - r0 < SC_DENSE_BLOCK_ROWS ? ix->n - r0 : SC_DENSE_BLOCK_ROWS;
+        sc_view x = m->ws.act[0];
+        SC_TRY(sc_gather_fm(m->rt, in->dense, in->width, ix, r0, nb, x));
+        for (int l = 0; l < m->ntower; l++) {
+            int last = l == m->ntower - 1;
+            sc_view y = last ? sc_view_at(out, r0 * E) : fm[l % 2];
+            SC_TRY(sc_dense_forward_fm(m->rt, &m->tower[l], sc_model_params(m), x, y, nb, last));
+            x = y;
+        }
+    }
+    return SC_OK;
+}
+
+/* The tower's layers on the rows ix names; train: a training step's batch, which drops, or
+ * NULL. */
+static int tower_layers(sc_model *m, const sc_inputs *in, const sc_row_index *ix,
+                        const sc_batch *train) {
+    if (ix->n > 2 * m->max_pairs)
+        return sc_error(SC_ERR, "a batch of %zu rows exceeds the model's %zu", ix->n,
+                        2 * m->max_pairs);
+    if (!train && !m->cfg.sparse_input) return dense_tower_infer(m, in, ix);
     size_t rows = ix->n;
     SC_TRY(first_layer_forward(m, in, ix));
     for (int l = 1; l < m->ntower; l++) {
@@ -331,6 +355,14 @@ static int tower_forward(sc_model *m, const sc_inputs *in, const sc_row_index *i
         SC_TRY(
             sc_dense_forward(m->rt, &m->tower[l], sc_model_params(m), x, m->ws.act[l + 1], rows));
     }
+    return SC_OK;
+}
+
+/* The tower on the rows ix names (embeddings in ws.emb); train as for tower_layers. */
+static int tower_forward(sc_model *m, const sc_inputs *in, const sc_row_index *ix,
+                         const sc_batch *train) {
+    SC_TRY(tower_layers(m, in, ix, train));
+    size_t rows = ix->n;
     if (!m->cfg.normalize) return SC_OK;
     return sc_normalize_forward(m->rt, m->ws.act[m->ntower], m->ws.emb, m->ws.norm, rows,
                                 (size_t)sc_model_embedding_width(m));

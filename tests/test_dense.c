@@ -76,4 +76,47 @@ static void dense_matches_reference(void) {
     }
 }
 
-TEST_MAIN(TEST(dense_matches_reference))
+/* The feature-major forward (x^T in, y or y^T out) against the same reference, on blocks whose
+ * sizes are and are not multiples of the vector width and of CLBlast's tiles. */
+static void feature_major_forward_matches_reference(void) {
+    sc_runtime *rt = test_runtime();
+    const int shapes[][3] = {{1, 7, 1}, {13, 33, 17}, {64, 65, 64}, {512, 20, 9}};
+    int nshapes = test_small() ? 3 : 4;
+    for (int a = 0; a < 4; a++) {
+        for (int s = 0; s < nshapes; s++) {
+            for (int to_rows = 0; to_rows < 2; to_rows++) {
+                size_t nb = (size_t)shapes[s][0], in = (size_t)shapes[s][1];
+                size_t out = (size_t)shapes[s][2], np = 2 + in * out + out;
+                sc_dense d = {(int)in, (int)out, 2, 2 + in * out, (sc_act)a};
+                float *x = malloc(nb * in * sizeof *x), *xt = malloc(nb * in * sizeof *xt);
+                float *p = malloc(np * sizeof *p), *got = malloc(nb * out * sizeof *got);
+                double *dx = malloc(nb * in * sizeof *dx), *dp = malloc(np * sizeof *dp);
+                double *ref = malloc(nb * out * sizeof *ref),
+                       *want = malloc(nb * out * sizeof *want);
+                test_fill(x, nb * in, -1, 1);
+                test_fill(p, np, -1, 1);
+                for (size_t r = 0; r < nb; r++)
+                    for (size_t c = 0; c < in; c++) xt[c * nb + r] = x[r * in + c];
+                test_to_double(x, dx, nb * in);
+                test_to_double(p, dp, np);
+                ref_dense(&d, dp, dx, ref, nb);
+                for (size_t r = 0; r < nb; r++)
+                    for (size_t c = 0; c < out; c++)
+                        want[to_rows ? r * out + c : c * nb + r] = ref[r * out + c];
+                cl_mem xm = test_buffer(nb * in, xt), pm = test_buffer(np, p);
+                cl_mem ym = test_buffer(nb * out, NULL);
+                int rc = sc_dense_forward_fm(rt, &d, (sc_view){pm, 0}, (sc_view){xm, 0},
+                                             (sc_view){ym, 0}, nb, to_rows);
+                if (rc == SC_OK) rc = sc_download(rt, got, (sc_view){ym, 0}, nb * out);
+                double e = test_rel_error(got, want, nb * out);
+                sc_buffer_free(xm), sc_buffer_free(pm), sc_buffer_free(ym);
+                free(x), free(xt), free(p), free(got), free(dx), free(dp), free(ref), free(want);
+                CHECK(rc == SC_OK, "%s", sc_last_error());
+                CHECK_REL(e, FWD_BOUND, "%-8s %zux%zu->%zu feature-major, %s", sc_act_names[a], nb,
+                          in, out, to_rows ? "rows out" : "features out");
+            }
+        }
+    }
+}
+
+TEST_MAIN(TEST(dense_matches_reference), TEST(feature_major_forward_matches_reference))

@@ -11,6 +11,9 @@ extern const char *const sc_act_names[]; /* "identity", "relu", "tanh", "sigmoid
 
 /* y[r][c] = act(y[r][c] + b[c]) in place, for a rows x cols row-major y. */
 int sc_bias_act_forward(sc_runtime *rt, sc_view y, sc_view b, size_t rows, size_t cols, sc_act act);
+/* y[r][c] = act(y[r][c] + b[r]) in place: the same for a feature-major y (rows: features). */
+int sc_bias_act_forward_fm(sc_runtime *rt, sc_view y, sc_view b, size_t rows, size_t cols,
+                           sc_act act);
 
 /* Backward of sc_bias_act_forward from its output y: dy (dL/dy) becomes dL/dz in place, and
  * db[c] = sum over rows of dz[r][c]. */

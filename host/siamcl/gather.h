@@ -33,6 +33,11 @@ sc_row_index sc_list_index(cl_mem index, size_t first, size_t n);
 /* x (ix->n x width) = the rows ix names of rows (a buffer of rows x width floats). */
 int sc_gather(sc_runtime *rt, cl_mem rows, size_t width, const sc_row_index *ix, sc_view x);
 
+/* x (width x nb) = rows from .. from + nb - 1 of the rows ix names, feature-major: column r is
+ * row from + r. */
+int sc_gather_fm(sc_runtime *rt, cl_mem rows, size_t width, const sc_row_index *ix, size_t from,
+                 size_t nb, sc_view x);
+
 /* x (ix->n floats) = the index of each row ix names. */
 int sc_gather_index(sc_runtime *rt, const sc_row_index *ix, sc_view x);
 
