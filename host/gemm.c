@@ -67,19 +67,19 @@ static int refused_for_limits(int status) {
  * XgemmDirect sets where siamcl applied none, and always the sets of the copy, pad and transpose
  * kernels that the indirect path runs around Xgemm. They are checked the one way left: CLBlast
  * refuses, before running it, a launch beyond the device's limits. Then, once, every product
- * is sent through XgemmDirect, with siamcl's fallback set (checked against the limits) in
- * place of CLBlast's own, and the product is retried. */
+ * is sent through XgemmDirect, with siamcl's fallback set (checked against the limits), and the
+ * product is retried. */
 static int fall_back(sc_runtime *rt, int status) {
     if (rt->gemm_fell_back || !refused_for_limits(status)) return 0;
     sc_gemm_params p;
     int own = !rt->gemm_applied;
-    if (own && (!sc_gemm_fallback(&rt->limits, &p) || sc_gemm_params_apply(rt, &p) != SC_OK))
-        return 0;
-    if (!own && sc_gemm_switch_apply(rt, SC_GEMM_ALL_DIRECT) != SC_OK) return 0;
-    sc_note(rt, "%s do not fit %s (CLBlast status %d): every product goes through XgemmDirect%s",
+    if (!sc_gemm_fallback(&rt->limits, &p) || sc_gemm_params_apply(rt, &p) != SC_OK) return 0;
+    sc_note(rt,
+            "%s do not fit %s (CLBlast status %d): every product goes through XgemmDirect, with "
+            "siamcl's small set",
             own ? "CLBlast's own GEMM parameters"
                 : "the parameters of CLBlast's copy, pad and transpose kernels",
-            rt->dev.name, status, own ? ", with siamcl's small set" : "");
+            rt->dev.name, status);
     rt->gemm_params = SC_GEMM_FALLBACK;
     rt->gemm_fell_back = 1;
     return 1;

@@ -151,20 +151,31 @@ int sc_gemm_fallback(const sc_device_limits *lim, sc_gemm_params *out) {
     return 0;
 }
 
-int sc_gemm_params_apply(sc_runtime *rt, const sc_gemm_params *p) {
+/* 1 x 1 of C per work-item, no vectors: the smallest code CLBlast's kernels compile to. */
+sc_gemm_params sc_gemm_params_in_force(const sc_device_limits *lim, const sc_gemm_params *p) {
+    sc_gemm_params small = {{0, 1, 8, 1, 8, 8, 8, 8, 8, 8, 0, 0, 0, 0, 1, 1},
+                            {1, 8, 8, 8, 8, 0, 0, 1, 1, 8},
+                            0},
+                   out = *p;
     char why[256];
-    if (!sc_gemm_params_fit(&rt->limits, p, why, sizeof why))
+    if (!sc_gemm_params_fit(lim, &small, why, sizeof why) && !sc_gemm_fallback(lim, &small))
+        return out;
+    if (p->min_indirect == 0) memcpy(out.direct, small.direct, sizeof out.direct);
+    if (p->min_indirect == SC_GEMM_ALL_DIRECT) memcpy(out.xgemm, small.xgemm, sizeof out.xgemm);
+    return out;
+}
+
+int sc_gemm_params_apply(sc_runtime *rt, const sc_gemm_params *given) {
+    char why[256];
+    if (!sc_gemm_params_fit(&rt->limits, given, why, sizeof why))
         return sc_error(SC_GEMM_SKIPPED, "GEMM parameters do not fit %s: %s", rt->dev.name, why);
+    sc_gemm_params used = sc_gemm_params_in_force(&rt->limits, given), *p = &used;
     SC_TRY(override(rt, "Xgemm", sc_xgemm_names, SC_XGEMM_PARAMS, p->xgemm));
     SC_TRY(override(rt, "XgemmDirect", sc_direct_names, SC_DIRECT_PARAMS, p->direct));
-    SC_TRY(sc_gemm_switch_apply(rt, p->min_indirect));
+    SC_TRY(override(rt, "GemmRoutine", routine_names, 1, &p->min_indirect));
     rt->gemm_applied = 1;
     rt->gemm_fell_back = 0;
     return SC_OK;
-}
-
-int sc_gemm_switch_apply(sc_runtime *rt, size_t min_indirect) {
-    return override(rt, "GemmRoutine", routine_names, 1, &min_indirect);
 }
 
 static int read_section(sc_config *cfg, const char *section, const char *const *names, size_t n,

@@ -44,6 +44,7 @@ run=$tmp/run
 expect train 0 '^siamcl +[0-9.]+' -- "$siamcl" train "$tmp/tiny.ini" -o output.dir="$run"
 expect_file train-history "$run/history.csv" '^1,[0-9.]+,[0-9.]+'
 expect_file train-metrics "$run/metrics.json" '"name": "raw_cosine"'
+expect_file train-first-step "$run/metrics.json" '"first_step_seconds": [0-9]+\.[0-9]{3},'
 expect_file train-config "$run/config.ini" '^input = 64$'
 expect_file train-test-pairs "$run/test_pairs.csv" '^left,right,target$'
 expect eval 0 '^constant_mean +0.2500' -- "$siamcl" eval "$run" --json "$tmp/eval.json"

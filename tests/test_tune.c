@@ -177,8 +177,29 @@ static void fallback_fits_small_devices(void) {
     CHECK(!sc_gemm_fallback(&none, &p), "100 bytes of local memory fit nothing");
 }
 
+/* The kernel no product reaches gets a small set that fits; the other keeps its own. */
+static void unused_kernel_gets_a_small_set(void) {
+    const sc_device_limits devices[] = {cpu, small_gpu, {16, {16, 16, 16}, 32768, 1}};
+    for (int i = 0; i < 3; i++) {
+        sc_gemm_params p = pocl_set(), all_direct = pocl_set(), some = pocl_set();
+        all_direct.min_indirect = SC_GEMM_ALL_DIRECT;
+        some.min_indirect = 64;
+        sc_gemm_params a = sc_gemm_params_in_force(&devices[i], &p);
+        sc_gemm_params b = sc_gemm_params_in_force(&devices[i], &all_direct);
+        sc_gemm_params c = sc_gemm_params_in_force(&devices[i], &some);
+        CHECK(!memcmp(a.xgemm, p.xgemm, sizeof a.xgemm), "device %d: Xgemm kept", i);
+        CHECK(a.direct[9] < p.direct[9], "device %d: WGD %zu, not smaller", i, a.direct[9]);
+        CHECK(!memcmp(b.direct, p.direct, sizeof b.direct), "device %d: XgemmDirect kept", i);
+        CHECK(b.xgemm[6] < p.xgemm[6], "device %d: MWG %zu, not smaller", i, b.xgemm[6]);
+        CHECK(!memcmp(&c, &some, sizeof c), "device %d: both kernels used, both kept", i);
+        CHECK(a.min_indirect == 0 && b.min_indirect == SC_GEMM_ALL_DIRECT, "switch kept");
+        if (devices[i].max_group >= 64) CHECK(fits(&devices[i], &a, NULL), "device %d", i);
+    }
+}
+
 TEST_MAIN(TEST(switch_matches_clblast_near_the_limit), TEST(choice_splits_by_volume),
           TEST(choice_skips_untried_and_wrong_candidates), TEST(file_round_trip),
           TEST(file_refuses_a_switch_that_wraps), TEST(params_fit_the_work_group_limits),
           TEST(params_fit_the_local_memory), TEST(params_fit_as_oclgrind_counts),
-          TEST(params_fit_clblast_constraints), TEST(fallback_fits_small_devices))
+          TEST(params_fit_clblast_constraints), TEST(fallback_fits_small_devices),
+          TEST(unused_kernel_gets_a_small_set))

@@ -58,13 +58,17 @@ enum { SC_GEMM_SKIPPED = 3 };
 int sc_gemm_params_fit(const sc_device_limits *lim, const sc_gemm_params *p, char *why,
                        size_t size);
 
+/* What sc_gemm_params_apply gives CLBlast for p: p, except that the kernel no product reaches
+ * (XgemmDirect when the switch is 0, Xgemm when it is SC_GEMM_ALL_DIRECT) gets a small set
+ * that fits lim. CLBlast builds both kernels' program whatever the switch, and PoCL compiles a
+ * kernel with a required work-group size (all of CLBlast's) when the program is built: the
+ * four XgemmDirect kernels of the built-in set took 30 of the 37 seconds of a first start, for
+ * no product. */
+sc_gemm_params sc_gemm_params_in_force(const sc_device_limits *lim, const sc_gemm_params *p);
+
 /* Applies p for rt's device when it fits (SC_OK), else SC_GEMM_SKIPPED; SC_ERR when CLBlast
  * refuses it. */
 int sc_gemm_params_apply(sc_runtime *rt, const sc_gemm_params *p);
-
-/* Sets CLBlast's direct/indirect switch alone (XGEMM_MIN_INDIRECT_SIZE), the Xgemm and
- * XgemmDirect sets in force kept. */
-int sc_gemm_switch_apply(sc_runtime *rt, size_t min_indirect);
 
 /* A small set that fits the limits (every product through XgemmDirect, whose one kernel needs
  * neither padding nor copies): what runs where CLBlast's own parameters do not fit. 0 when not
