@@ -264,14 +264,27 @@ int sc_model_plan(sc_model *m, const sc_inputs *in, const sc_pairs *pairs, size_
 
 int sc_model_plan_part(sc_model *m, const sc_inputs *in, const sc_pairs *pairs, size_t batch,
                        int part, int parts, sc_sparse_plan_dev *out) {
+    sc_sparse_plan plan;
+    memset(out, 0, sizeof *out);
+    SC_TRY(sc_model_plan_build(m, in, pairs, batch, part, parts, &plan));
+    int rc = sc_model_plan_upload(m, &plan, out);
+    sc_sparse_plan_free(&plan);
+    return rc;
+}
+
+int sc_model_plan_build(const sc_model *m, const sc_inputs *in, const sc_pairs *pairs, size_t batch,
+                        int part, int parts, sc_sparse_plan *out) {
     memset(out, 0, sizeof *out);
     if (!m->cfg.sparse_input) return SC_OK;
-    sc_sparse_plan plan;
-    SC_TRY(sc_sparse_plan_build_part(&m->sparse, in->csr, pairs->left, pairs->right, pairs->n,
-                                     batch, part, parts, &plan));
-    int rc = sc_sparse_plan_upload(m->rt, &plan, out);
-    size_t rows = plan.max_features;
-    sc_sparse_plan_free(&plan);
+    return sc_sparse_plan_build_part(&m->sparse, in->csr, pairs->left, pairs->right, pairs->n,
+                                     batch, part, parts, out);
+}
+
+int sc_model_plan_upload(sc_model *m, const sc_sparse_plan *plan, sc_sparse_plan_dev *out) {
+    memset(out, 0, sizeof *out);
+    if (!m->cfg.sparse_input) return SC_OK;
+    int rc = sc_sparse_plan_upload(m->rt, plan, out);
+    size_t rows = plan->max_features;
     if (rc != SC_OK || rows <= m->sparse_rows) return rc;
     sc_buffer_free(m->sparse_grad);
     m->sparse_grad = NULL;

@@ -3,6 +3,7 @@
 #include "json.h"
 #include "progress.h"
 #include "dist.h"
+#include "epoch_prep.h"
 #include "run_dir.h"
 #include "train_ensemble.h"
 #include "siamcl/checkpoint.h"
@@ -65,9 +66,10 @@ typedef struct run {
         size_t steps;
         double sum, reduce, floats; /* floats: of the gradients summed */
     } comm, comm_run;
-    double saved_at;   /* when the state was last saved */
-    double first_step; /* seconds of the run's first step, when this process took it */
-    char path[1100];   /* scratch for file names in the run directory */
+    double saved_at;    /* when the state was last saved */
+    double first_step;  /* seconds of the run's first step, when this process took it */
+    sc_epoch_prep prep; /* the next epoch's pairs and plan, built while this one trains */
+    char path[1100];    /* scratch for file names in the run directory */
 } run;
 
 static const char *in_dir(run *r, const char *file) {
@@ -137,6 +139,7 @@ static int setup(run *r) {
     SC_TRY(sc_model_optimizer_create(m, &job->train.optim, &r->opt));
     if (!(r->best = malloc(m->nparams * sizeof *r->best))) return sc_error(SC_ERR, "out of memory");
     if (r->o->ranks > 1) SC_TRY(data_parallel_setup(r));
+    sc_epoch_prep_init(&r->prep, &r->task, m, job->train.batch_size, r->o->rank, r->o->ranks);
     if (writer(r)) SC_TRY(sc_run_dir_open(job->out_dir, &r->dir));
     r->st.best_loss = INFINITY;
     r->saved_at = sc_now();
@@ -186,16 +189,18 @@ typedef struct epoch_data {
     size_t steps;
 } epoch_data;
 
+/* Epoch e's pairs and plan on the device; the next epoch's start on the host meanwhile. */
 static int epoch_begin(run *r, int e, epoch_data *ep) {
     sc_pairs pairs;
+    sc_sparse_plan plan;
     memset(ep, 0, sizeof *ep);
-    SC_TRY(r->task.kind->epoch_pairs(&r->task, e, &pairs));
+    SC_TRY(sc_epoch_prep_take(&r->prep, e, &pairs, &plan));
+    if (e < r->job->train.epochs) sc_epoch_prep_start(&r->prep, e + 1);
     int rc = sc_pairs_upload(r->rt, &pairs, &ep->pairs);
-    size_t batch = r->job->train.batch_size;
-    if (rc == SC_OK)
-        rc = sc_model_plan_part(r->model, r->task.train, &pairs, batch, r->o->rank, r->o->ranks,
-                                &ep->plan);
+    if (rc == SC_OK) rc = sc_model_plan_upload(r->model, &plan, &ep->plan);
     sc_pairs_free(&pairs);
+    sc_sparse_plan_free(&plan);
+    size_t batch = r->job->train.batch_size;
     ep->steps = (ep->pairs.n + batch - 1) / batch;
     return rc;
 }
@@ -674,6 +679,7 @@ int sc_train(sc_runtime *rt, sc_config *cfg, sc_job *job, const sc_train_options
     out->best_epoch = r.st.best_epoch;
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    sc_epoch_prep_close(&r.prep);
     free(r.best);
     free(r.grad);
     sc_model_optimizer_free(&r.opt);

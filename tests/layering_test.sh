@@ -21,7 +21,7 @@ place 2 gemm tune gemm_bench topk elementwise dense similarity loss optim sparse
 place 3 model model_config evaluate search
 place 4 job job_model job_train
 place 5 textdata task task_labels task_image task_text task_vectors task_vector_pairs
-place 6 train train_ensemble dist checkpoint run_state run_dir
+place 6 train train_ensemble epoch_prep dist checkpoint run_state run_dir
 place 7 api siamcl onnx_export
 names=(base runtime ops model job data train api cli)
 

@@ -16,6 +16,10 @@ const char cmd_bench_help[] =
     "texts of 40 hashed features), after a warm-up. For each batch size it prints ms per\n"
     "step, pairs per second, the GFLOP/s of the dense layers' matrix products, and the\n"
     "kernel launches and host-device copies per step (a CLBlast product counts as one).\n"
+    "Beside a training step's time: host ms, the host's time in the calls that issue it (the\n"
+    "device runs it meanwhile), and for a text model plan ms, the host's time to build one\n"
+    "step's part of an epoch's plan of the embedding bag's rows, which training builds on a\n"
+    "worker thread while the epoch before it trains (JSON: -1 for other models).\n"
     "\n"
     "  --batch LIST   batch sizes in pairs (default: the config's [train] batch_size)\n"
     "  --seconds S    time each measurement for at least S seconds (default 2)\n"
@@ -30,6 +34,8 @@ typedef struct bench_row {
     size_t batch;
     double train_ms, train_pairs, train_gflops, infer_ms, infer_pairs, infer_gflops;
     double launches, transfers; /* per training step */
+    double host_ms;             /* per training step: the host's time issuing it */
+    double plan_ms;             /* per training step: building its plan on the host, or -1 */
 } bench_row;
 
 /* Floating-point operations of the dense layers' products for one step of B pairs. */
@@ -126,48 +132,78 @@ static void free_data(bench_data *d) {
     sc_sparse_plan_dev_free(&d->plan);
 }
 
-/* Runs steps of batch b until at least `seconds` have passed; returns seconds per step. */
+/* Runs steps of batch b until at least `seconds` have passed: seconds per step, and of them
+ * the host's in the calls that issue a step (the device runs it meanwhile). */
 static int time_steps(sc_model *m, sc_model_optimizer *opt, const sc_batch *b, double seconds,
-                      double *per_step, unsigned long *steps) {
-    double start = sc_now(), now = start;
+                      double *per_step, double *host_per_step, unsigned long *steps) {
+    double start = sc_now(), now = start, host = 0;
     *steps = 0;
     while (now - start < seconds || *steps < 3) {
+        double issue = sc_now();
         if (opt) {
             SC_TRY(sc_model_train_pass(m, b));
             SC_TRY(sc_model_optimizer_step(m, opt, b));
         } else {
             SC_TRY(sc_model_forward(m, b));
         }
+        host += sc_now() - issue;
         ++*steps;
         if (*steps % 8 == 0 || now - start >= seconds) SC_TRY(sc_finish(m->rt));
         now = sc_now();
     }
     SC_TRY(sc_finish(m->rt));
     *per_step = (sc_now() - start) / (double)*steps;
+    *host_per_step = host / (double)*steps;
     return SC_OK;
+}
+
+/* A sparse first layer's plan of one step of B pairs, built on the host: seconds per step (the
+ * part of an epoch's plan that training builds on a worker thread while the epoch before it
+ * trains); -1 for a dense first layer. */
+static int time_plan(const sc_model *m, const bench_data *d, size_t B, double *per_step) {
+    *per_step = -1;
+    if (!m->cfg.sparse_input) return SC_OK;
+    sc_pairs p;
+    SC_TRY(sc_pairs_alloc(&p, B));
+    for (size_t i = 0; i < B; i++) p.left[i] = (int32_t)i, p.right[i] = (int32_t)(B + i);
+    double start = sc_now();
+    unsigned long n = 0;
+    int rc = SC_OK;
+    while (rc == SC_OK && (sc_now() - start < 0.2 || n < 3)) {
+        sc_sparse_plan plan;
+        rc = sc_model_plan_build(m, &d->in, &p, B, 0, 1, &plan);
+        sc_sparse_plan_free(&plan);
+        n++;
+    }
+    *per_step = (sc_now() - start) / (double)n;
+    sc_pairs_free(&p);
+    return rc;
 }
 
 static int bench_one(sc_runtime *rt, const sc_job *job, size_t B, double seconds, bench_row *row) {
     sc_model *m = NULL;
     sc_model_optimizer opt = {0};
     bench_data d = {0};
-    double t;
+    double t, host, plan = -1;
     unsigned long steps, launches, transfers;
     row->batch = B;
     int rc = sc_model_create(rt, &job->model, &job->train.loss, B, job->train.seed, &m);
     if (rc == SC_OK) rc = sc_model_optimizer_create(m, &job->train.optim, &opt);
     if (rc == SC_OK) rc = random_data(m, B, job->train.seed, &d);
     if (rc == SC_OK)
-        rc = time_steps(m, &opt, &d.batch, 0.2, &t, &steps); /* warm-up: builds kernels */
+        rc = time_steps(m, &opt, &d.batch, 0.2, &t, &host, &steps); /* warm-up: builds kernels */
     launches = rt->launches, transfers = rt->transfers;
-    if (rc == SC_OK) rc = time_steps(m, &opt, &d.batch, seconds, &t, &steps);
+    if (rc == SC_OK) rc = time_steps(m, &opt, &d.batch, seconds, &t, &host, &steps);
+    if (rc == SC_OK) rc = time_plan(m, &d, B, &plan);
     if (rc == SC_OK) {
+        row->host_ms = 1e3 * host;
+        row->plan_ms = plan < 0 ? -1 : 1e3 * plan;
         row->launches = (double)(rt->launches - launches) / (double)steps;
         row->transfers = (double)(rt->transfers - transfers) / (double)steps;
         row->train_ms = 1e3 * t;
         row->train_pairs = (double)B / t;
         row->train_gflops = gemm_flops(m, B, 1) / t * 1e-9;
-        rc = time_steps(m, NULL, &d.batch, seconds, &t, &steps);
+        rc = time_steps(m, NULL, &d.batch, seconds, &t, &host, &steps);
     }
     if (rc == SC_OK) {
         row->infer_ms = 1e3 * t;
@@ -181,13 +217,16 @@ static int bench_one(sc_runtime *rt, const sc_job *job, size_t B, double seconds
 }
 
 static void print_table(const bench_row *rows, int n) {
-    printf("%6s %10s %12s %10s %10s %12s %10s %9s %9s\n", "batch", "train ms", "train pairs/s",
-           "GFLOP/s", "infer ms", "infer pairs/s", "GFLOP/s", "launches", "copies");
+    printf("%6s %10s %12s %10s %8s %8s %10s %12s %10s %9s %7s\n", "batch", "train ms",
+           "train pairs/s", "GFLOP/s", "host ms", "plan ms", "infer ms", "infer pairs/s", "GFLOP/s",
+           "launches", "copies");
     for (int i = 0; i < n; i++) {
         const bench_row *r = &rows[i];
-        printf("%6zu %10.3f %12.0f %10.2f %10.3f %12.0f %10.2f %9.1f %9.1f\n", r->batch,
-               r->train_ms, r->train_pairs, r->train_gflops, r->infer_ms, r->infer_pairs,
-               r->infer_gflops, r->launches, r->transfers);
+        char plan[16] = "-";
+        if (r->plan_ms >= 0) snprintf(plan, sizeof plan, "%.3f", r->plan_ms);
+        printf("%6zu %10.3f %12.0f %10.2f %8.3f %8s %10.3f %12.0f %10.2f %9.1f %7.1f\n", r->batch,
+               r->train_ms, r->train_pairs, r->train_gflops, r->host_ms, plan, r->infer_ms,
+               r->infer_pairs, r->infer_gflops, r->launches, r->transfers);
     }
 }
 
@@ -197,9 +236,10 @@ static void print_json(const bench_row *rows, int n) {
         const bench_row *r = &rows[i];
         printf("%s\n  {\"batch\": %zu, \"train_ms_per_step\": %.4f, \"train_pairs_per_s\": %.1f, "
                "\"train_gflops\": %.3f, \"infer_ms_per_step\": %.4f, \"infer_pairs_per_s\": %.1f, "
-               "\"infer_gflops\": %.3f, \"launches_per_step\": %.2f, \"copies_per_step\": %.2f}",
+               "\"infer_gflops\": %.3f, \"launches_per_step\": %.2f, \"copies_per_step\": %.2f, "
+               "\"host_ms_per_step\": %.4f, \"plan_ms_per_step\": %.4f}",
                i ? "," : "", r->batch, r->train_ms, r->train_pairs, r->train_gflops, r->infer_ms,
-               r->infer_pairs, r->infer_gflops, r->launches, r->transfers);
+               r->infer_pairs, r->infer_gflops, r->launches, r->transfers, r->host_ms, r->plan_ms);
     }
     printf("\n]\n");
 }

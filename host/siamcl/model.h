@@ -119,6 +119,12 @@ int sc_model_plan(sc_model *m, const sc_inputs *in, const sc_pairs *pairs, size_
  * sc_sparse_plan_build_part). */
 int sc_model_plan_part(sc_model *m, const sc_inputs *in, const sc_pairs *pairs, size_t batch,
                        int part, int parts, sc_sparse_plan_dev *out);
+/* sc_model_plan_part in two halves: the plan built on the host (reads m and in, changes
+ * nothing: another thread may build while the model trains; an empty plan for a dense first
+ * layer), then uploaded (and the compact gradient grown to it). */
+int sc_model_plan_build(const sc_model *m, const sc_inputs *in, const sc_pairs *pairs, size_t batch,
+                        int part, int parts, sc_sparse_plan *out);
+int sc_model_plan_upload(sc_model *m, const sc_sparse_plan *plan, sc_sparse_plan_dev *out);
 
 /* Scores of the batch's pairs: sc_model_scores holds them afterwards (b->n floats). */
 int sc_model_forward(sc_model *m, const sc_batch *b);
