@@ -15,6 +15,46 @@ static int gemm_scratch(sc_runtime *rt, size_t bytes) {
     return SC_OK;
 }
 
+/* The floats of scratch an operand of CLBlast's indirect kernel goes through (a copy, pad or
+ * transpose kernel), 0 for none: none when it is stored as the kernel reads it, on whole tiles
+ * (one x two, of one_i x two_i), with a tight leading dimension and at offset 0 (CLBlast's
+ * rule, xgemm.hpp). */
+static size_t scratch(size_t one, size_t one_i, size_t two, size_t two_i, size_t ld, size_t off,
+                      int transpose) {
+    int none = one == one_i && two == two_i && ld == one && off == 0 && !transpose;
+    return none ? 0 : one_i * two_i;
+}
+
+static size_t ceil_to(size_t x, size_t tile) {
+    return (x + tile - 1) / tile * tile;
+}
+
+/* The helpers of the column-major call C' (M x N) = op(A') op(B') that gemm_views makes
+ * (A' = B with bt, B' = A with at; offsets in floats): a kernel per operand through scratch,
+ * C's copied out after and, unless beta is 0, in before. */
+static sc_gemm_helpers helpers(const sc_runtime *rt, int at, int bt, size_t M, size_t N, size_t k,
+                               size_t lda, size_t ldb, size_t a_off, size_t b_off, float beta,
+                               size_t c_off) {
+    const size_t *t = rt->gemm_tile;
+    sc_gemm_helpers h = {0, 0};
+    unsigned long long v = (unsigned long long)M * N * k, s = rt->gemm_switch;
+    if (v < s * s * s) return h;
+    int gemmk = t[3] == 1, a_rot = bt, b_rot = at;
+    size_t mc = ceil_to(M, t[0]), nc = ceil_to(N, t[1]), kc = ceil_to(k, t[2]);
+    size_t sa = scratch(a_rot ? k : M, gemmk ? kc : mc, a_rot ? M : k, gemmk ? mc : kc, ldb, b_off,
+                        a_rot != gemmk);
+    size_t sb = scratch(b_rot ? N : k, nc, b_rot ? k : N, kc, lda, a_off, !b_rot);
+    size_t sc = scratch(M, gemmk ? nc : mc, N, gemmk ? mc : nc, M, c_off, gemmk);
+    h.kernels = (sa > 0) + (sb > 0) + (sc > 0) * (beta != 0.0f ? 2 : 1);
+    h.scratch = sa + sb + sc;
+    return h;
+}
+
+sc_gemm_helpers sc_gemm_helpers_of(const sc_runtime *rt, int ta, int tb, size_t m, size_t n,
+                                   size_t k, float beta) {
+    return helpers(rt, ta, tb, n, m, k, ta ? m : k, tb ? k : n, 0, 0, beta, 0);
+}
+
 /* *status: CLBlast's, when it failed. */
 static int gemm_views(sc_runtime *rt, int ta, int tb, size_t m, size_t n, size_t k, float alpha,
                       sc_view a, sc_view b, float beta, sc_view c, int *status) {
@@ -36,6 +76,9 @@ static int gemm_views(sc_runtime *rt, int ta, int tb, size_t m, size_t n, size_t
         return sc_error(SC_ERR, "CLBlast SGEMM %zux%zux%zu failed with status %d%s", m, n, k,
                         (int)st, st < 0 ? (st > -100 ? " (an OpenCL error)" : "") : "");
     rt->launches++;
+    if (rt->gemm_applied)
+        rt->gemm_helpers +=
+            helpers(rt, ta, tb, n, m, k, lda, ldb, a.off, b.off, beta, c.off).kernels;
     return SC_OK;
 }
 

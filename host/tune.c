@@ -173,6 +173,9 @@ int sc_gemm_params_apply(sc_runtime *rt, const sc_gemm_params *given) {
     SC_TRY(override(rt, "Xgemm", sc_xgemm_names, SC_XGEMM_PARAMS, p->xgemm));
     SC_TRY(override(rt, "XgemmDirect", sc_direct_names, SC_DIRECT_PARAMS, p->direct));
     SC_TRY(override(rt, "GemmRoutine", routine_names, 1, &p->min_indirect));
+    size_t tile[] = {p->xgemm[MWG], p->xgemm[NWG], p->xgemm[KWG] * p->xgemm[KREG], p->xgemm[GEMMK]};
+    memcpy(rt->gemm_tile, tile, sizeof tile);
+    rt->gemm_switch = p->min_indirect;
     rt->gemm_applied = 1;
     rt->gemm_fell_back = 0;
     return SC_OK;

@@ -6,6 +6,8 @@
 #include "siamcl/gemm.h"
 #include "siamcl/tune.h"
 
+#include <clblast_c.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,5 +153,35 @@ static void nearest_rows_match_reference(void) {
     }
 }
 
+/* The helper kernels siamcl counts for a product need the scratch CLBlast itself asks for:
+ * the same floats, and kernels exactly when there is scratch. */
+static void helper_count_matches_clblast_scratch(void) {
+    sc_runtime *rt = test_runtime();
+    if (!rt->gemm_applied) {
+        printf("    skipped: CLBlast's own parameters, whose tiles siamcl does not know\n");
+        return;
+    }
+    const size_t dims[][3] = {{64, 256, 784}, {784, 256, 64},  {13, 7, 33},
+                              {128, 64, 64},  {256, 128, 512}, {512, 128, 256}};
+    for (size_t d = 0; d < sizeof dims / sizeof *dims; d++) {
+        for (int t = 0; t < 4; t++) {
+            int ta = t & 1, tb = t >> 1;
+            size_t m = dims[d][0], n = dims[d][1], k = dims[d][2], bytes = 0;
+            sc_gemm_helpers h = sc_gemm_helpers_of(rt, ta, tb, m, n, k, 0.0f);
+            CLBlastStatusCode st = CLBlastSGemmTempBufferSize(
+                CLBlastLayoutColMajor, tb ? CLBlastTransposeYes : CLBlastTransposeNo,
+                ta ? CLBlastTransposeYes : CLBlastTransposeNo, n, m, k, 0, tb ? k : n, 0,
+                ta ? m : k, 0, n, &rt->queue, &bytes);
+            CHECK(st == CLBlastSuccess, "status %d", (int)st);
+            CHECK(bytes == h.scratch * sizeof(float) && (h.kernels > 0) == (bytes > 0),
+                  "%zux%zux%zu ta %d tb %d: CLBlast %zu bytes, siamcl %zu floats, %u kernels", m, n,
+                  k, ta, tb, bytes, h.scratch, h.kernels);
+        }
+    }
+    /* the feature-major forward's products: W and x^T in CLBlast's order, on whole tiles */
+    CHECK(sc_gemm_helpers_of(rt, 1, 0, 256, 512, 128, 0.0f).kernels == 0, "helpers needed");
+}
+
 TEST_MAIN(TEST(odd_sizes_all_transposes), TEST(alpha_beta_and_offsets), TEST(aligned_offsets),
-          TEST(nearest_rows_match_reference), TEST(indirect_products_share_one_scratch))
+          TEST(nearest_rows_match_reference), TEST(helper_count_matches_clblast_scratch),
+          TEST(indirect_products_share_one_scratch))

@@ -19,7 +19,10 @@ const char cmd_bench_help[] =
     "Beside a training step's time: host ms, the host's time in the calls that issue it (the\n"
     "device runs it meanwhile), and for a text model plan ms, the host's time to build one\n"
     "step's part of an epoch's plan of the embedding bag's rows, which training builds on a\n"
-    "worker thread while the epoch before it trains (JSON: -1 for other models).\n"
+    "worker thread while the epoch before it trains (JSON: -1 for other models). helpers:\n"
+    "the copy, pad and transpose kernels CLBlast runs around its GEMM kernel per training /\n"
+    "inference step (by CLBlast's rule: an operand not stored as the kernel reads it, on whole\n"
+    "tiles, goes through scratch), where siamcl set the parameters (- otherwise).\n"
     "\n"
     "  --batch LIST   batch sizes in pairs (default: the config's [train] batch_size)\n"
     "  --seconds S    time each measurement for at least S seconds (default 2)\n"
@@ -33,9 +36,10 @@ const char cmd_bench_help[] =
 typedef struct bench_row {
     size_t batch;
     double train_ms, train_pairs, train_gflops, infer_ms, infer_pairs, infer_gflops;
-    double launches, transfers; /* per training step */
-    double host_ms;             /* per training step: the host's time issuing it */
-    double plan_ms;             /* per training step: building its plan on the host, or -1 */
+    double launches, transfers;    /* per training step */
+    double host_ms;                /* per training step: the host's time issuing it */
+    double plan_ms;                /* per training step: building its plan on the host, or -1 */
+    double helpers, infer_helpers; /* CLBlast's helper kernels per step, or -1: unknown */
 } bench_row;
 
 /* Floating-point operations of the dense layers' products for one step of B pairs. */
@@ -185,15 +189,16 @@ static int bench_one(sc_runtime *rt, const sc_job *job, size_t B, double seconds
     sc_model_optimizer opt = {0};
     bench_data d = {0};
     double t, host, plan = -1;
-    unsigned long steps, launches, transfers;
+    unsigned long steps, launches, transfers, helpers;
     row->batch = B;
     int rc = sc_model_create(rt, &job->model, &job->train.loss, B, job->train.seed, &m);
     if (rc == SC_OK) rc = sc_model_optimizer_create(m, &job->train.optim, &opt);
     if (rc == SC_OK) rc = random_data(m, B, job->train.seed, &d);
     if (rc == SC_OK)
         rc = time_steps(m, &opt, &d.batch, 0.2, &t, &host, &steps); /* warm-up: builds kernels */
-    launches = rt->launches, transfers = rt->transfers;
+    launches = rt->launches, transfers = rt->transfers, helpers = rt->gemm_helpers;
     if (rc == SC_OK) rc = time_steps(m, &opt, &d.batch, seconds, &t, &host, &steps);
+    row->helpers = rt->gemm_applied ? (double)(rt->gemm_helpers - helpers) / (double)steps : -1;
     if (rc == SC_OK) rc = time_plan(m, &d, B, &plan);
     if (rc == SC_OK) {
         row->host_ms = 1e3 * host;
@@ -203,8 +208,12 @@ static int bench_one(sc_runtime *rt, const sc_job *job, size_t B, double seconds
         row->train_ms = 1e3 * t;
         row->train_pairs = (double)B / t;
         row->train_gflops = gemm_flops(m, B, 1) / t * 1e-9;
+        helpers = rt->gemm_helpers;
         rc = time_steps(m, NULL, &d.batch, seconds, &t, &host, &steps);
     }
+    if (rc == SC_OK)
+        row->infer_helpers =
+            rt->gemm_applied ? (double)(rt->gemm_helpers - helpers) / (double)steps : -1;
     if (rc == SC_OK) {
         row->infer_ms = 1e3 * t;
         row->infer_pairs = (double)B / t;
@@ -217,16 +226,18 @@ static int bench_one(sc_runtime *rt, const sc_job *job, size_t B, double seconds
 }
 
 static void print_table(const bench_row *rows, int n) {
-    printf("%6s %10s %12s %10s %8s %8s %10s %12s %10s %9s %7s\n", "batch", "train ms",
+    printf("%6s %10s %12s %10s %8s %8s %10s %12s %10s %9s %8s %7s\n", "batch", "train ms",
            "train pairs/s", "GFLOP/s", "host ms", "plan ms", "infer ms", "infer pairs/s", "GFLOP/s",
-           "launches", "copies");
+           "launches", "helpers", "copies");
     for (int i = 0; i < n; i++) {
         const bench_row *r = &rows[i];
-        char plan[16] = "-";
+        char plan[16] = "-", helpers[32] = "-";
         if (r->plan_ms >= 0) snprintf(plan, sizeof plan, "%.3f", r->plan_ms);
-        printf("%6zu %10.3f %12.0f %10.2f %8.3f %8s %10.3f %12.0f %10.2f %9.1f %7.1f\n", r->batch,
-               r->train_ms, r->train_pairs, r->train_gflops, r->host_ms, plan, r->infer_ms,
-               r->infer_pairs, r->infer_gflops, r->launches, r->transfers);
+        if (r->helpers >= 0)
+            snprintf(helpers, sizeof helpers, "%.0f/%.0f", r->helpers, r->infer_helpers);
+        printf("%6zu %10.3f %12.0f %10.2f %8.3f %8s %10.3f %12.0f %10.2f %9.1f %8s %7.1f\n",
+               r->batch, r->train_ms, r->train_pairs, r->train_gflops, r->host_ms, plan,
+               r->infer_ms, r->infer_pairs, r->infer_gflops, r->launches, helpers, r->transfers);
     }
 }
 
@@ -237,9 +248,11 @@ static void print_json(const bench_row *rows, int n) {
         printf("%s\n  {\"batch\": %zu, \"train_ms_per_step\": %.4f, \"train_pairs_per_s\": %.1f, "
                "\"train_gflops\": %.3f, \"infer_ms_per_step\": %.4f, \"infer_pairs_per_s\": %.1f, "
                "\"infer_gflops\": %.3f, \"launches_per_step\": %.2f, \"copies_per_step\": %.2f, "
-               "\"host_ms_per_step\": %.4f, \"plan_ms_per_step\": %.4f}",
+               "\"host_ms_per_step\": %.4f, \"plan_ms_per_step\": %.4f, "
+               "\"helpers_per_step\": %.2f, \"infer_helpers_per_step\": %.2f}",
                i ? "," : "", r->batch, r->train_ms, r->train_pairs, r->train_gflops, r->infer_ms,
-               r->infer_pairs, r->infer_gflops, r->launches, r->transfers, r->host_ms, r->plan_ms);
+               r->infer_pairs, r->infer_gflops, r->launches, r->transfers, r->host_ms, r->plan_ms,
+               r->helpers, r->infer_helpers);
     }
     printf("\n]\n");
 }

@@ -9,6 +9,19 @@
 int sc_gemm(sc_runtime *rt, int ta, int tb, size_t m, size_t n, size_t k, float alpha, sc_view a,
             sc_view b, float beta, sc_view c);
 
+/* The copy, pad and transpose kernels CLBlast's indirect path runs around its GEMM kernel for
+ * sc_gemm's product of operands that start their buffers, under the set siamcl applied
+ * (rt->gemm_applied; tune.h), and the floats of scratch they fill: none for a direct product,
+ * one per operand not stored as the kernel reads it on whole tiles (of an operand that does not
+ * start its buffer and cannot be a sub-buffer, always), C's copied out and, unless beta is 0,
+ * in. sc_gemm adds the kernels to rt->gemm_helpers. */
+typedef struct sc_gemm_helpers {
+    unsigned kernels;
+    size_t scratch;
+} sc_gemm_helpers;
+sc_gemm_helpers sc_gemm_helpers_of(const sc_runtime *rt, int ta, int tb, size_t m, size_t n,
+                                   size_t k, float beta);
+
 /* The shape of a product C = op(A) op(B): op(A) is m x k, op(B) k x n; ta, tb: transposed. */
 typedef struct sc_gemm_shape {
     size_t m, n, k;

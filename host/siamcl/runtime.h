@@ -55,6 +55,10 @@ typedef struct sc_runtime {
     sc_gemm_source gemm_params;
     int gemm_applied;   /* a set of siamcl's is in force (sc_gemm_params_apply), not CLBlast's */
     int gemm_fell_back; /* since then, every product goes direct (sc_gemm): a launch was refused */
+    /* The set in force when gemm_applied: Xgemm's MWG, NWG, KWG x KREG and GEMMK, and the
+     * direct/indirect switch; what sc_gemm counts CLBlast's helper kernels by. */
+    size_t gemm_tile[4], gemm_switch;
+    unsigned long gemm_helpers; /* copy, pad and transpose kernels CLBlast ran since open */
     sc_note_fn note;
     void *note_ctx;
 } sc_runtime;
