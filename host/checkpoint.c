@@ -158,7 +158,7 @@ int sc_checkpoint_load(sc_runtime *rt, const char *path, size_t max_pairs, sc_co
     *cfg = NULL;
     SC_TRY(sc_safetensors_read(path, &st));
     int rc = read_config(st, path, cfg, job);
-    if (rc == SC_OK && !max_pairs) max_pairs = sc_job_infer_batch(job);
+    if (rc == SC_OK && !max_pairs) max_pairs = sc_job_infer_batch();
     if (rc == SC_OK) rc = sc_model_create(rt, &job->model, &job->train.loss, max_pairs, 0, m);
     if (rc == SC_OK) rc = sc_checkpoint_params(st, path, *m);
     sc_safetensors_free(st);

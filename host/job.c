@@ -175,8 +175,8 @@ int sc_job_read(sc_config *cfg, sc_job *job) {
     return sc_config_check_unused(cfg);
 }
 
-size_t sc_job_infer_batch(const sc_job *job) {
-    return job->train.batch_size > 256 ? job->train.batch_size : 256;
+size_t sc_job_infer_batch(void) {
+    return SC_DENSE_BLOCK_ROWS / 2;
 }
 
 size_t sc_job_eval_batch(const sc_job *job) {

@@ -26,7 +26,7 @@ int sc_checkpoint_write(sc_model *m, const sc_job *job, const char *path, const 
 int sc_checkpoint_params(const sc_safetensors *st, const char *path, sc_model *m);
 /* Reads a checkpoint: *cfg is the config from its metadata (the caller frees it), *job read
  * from it, and *m the model it describes, for batches of up to max_pairs pairs (0: the
- * job's inference batch, sc_job_infer_batch), with the
+ * inference batch, sc_job_infer_batch), with the
  * saved parameters. A file that is not a siamcl checkpoint, is truncated, or holds tensors of
  * another shape than its config's model is an SC_EINPUT error. */
 int sc_checkpoint_load(sc_runtime *rt, const char *path, size_t max_pairs, sc_config **cfg,
