@@ -11,10 +11,10 @@ int sc_gemm(sc_runtime *rt, int ta, int tb, size_t m, size_t n, size_t k, float 
 
 /* The copy, pad and transpose kernels CLBlast's indirect path runs around its GEMM kernel for
  * sc_gemm's product of operands that start their buffers, under the set siamcl applied
- * (rt->gemm_applied; tune.h), and the floats of scratch they fill: none for a direct product,
- * one per operand not stored as the kernel reads it on whole tiles (of an operand that does not
- * start its buffer and cannot be a sub-buffer, always), C's copied out and, unless beta is 0,
- * in. sc_gemm adds the kernels to rt->gemm_helpers. */
+ * (rt->gemm_applied; tune.h), and the floats of scratch they fill. None for a direct product;
+ * else one per operand not stored as the kernel reads it on whole tiles, C's copied out and,
+ * unless beta is 0, in. sc_gemm adds each product's kernels to rt->gemm_helpers (counting an
+ * operand that could not become a sub-buffer at offset 0 as copied). */
 typedef struct sc_gemm_helpers {
     unsigned kernels;
     size_t scratch;
