@@ -55,6 +55,9 @@ expect score 0 '120 scores written' -- "$siamcl" score "$run" "$run/test_pairs.c
 expect_file score-csv "$tmp/scores.csv" '^left,right,target,score$'
 expect bench 0 'train pairs/s' -- "$siamcl" bench "$tmp/tiny.ini" --batch 4,16 --seconds 0.05
 expect bench-json 0 '"train_pairs_per_s"' -- "$siamcl" bench "$tmp/tiny.ini" --batch 8 --seconds 0.05 --json
+# the host's time per step is measured; a dense first layer has no plan to build
+expect_file bench-json-host "$tmp/out" '"host_ms_per_step": [0-9]+\.[0-9]{4}, "plan_ms_per_step": -1\.0000'
+cp "$tmp/out" "$tmp/bench.json"
 expect bench-products 0 '^ +8  16 x 16 x 8, B transposed +[0-9.]+ +[0-9.]+$' -- "$siamcl" bench "$tmp/tiny.ini" --batch 8 --products
 expect bench-products-json 0 '"m": 16, "n": 16, "k": 8, "ta": 0, "tb": 1, "ms": [0-9.]+, "gflops"' -- "$siamcl" bench "$tmp/tiny.ini" --batch 8 --products --json
 
@@ -130,9 +133,13 @@ mkdir -p "$tune"
 if "$siamcl" devices 2>/dev/null | grep -Eq '^\* +[0-9]+ +CPU .*Portable Computing Language \('; then
   expect tune-hint 0 "siamcl tune $tmp/tiny.ini. searches GEMM parameters for this very device" -- env SIAMCL_TUNING_DIR="$tune" "$siamcl" bench "$tmp/tiny.ini" --batch 8 --seconds 0.05
   expect tune-builtin 0 "GEMM parameters: siamcl's set for PoCL CPU devices" -- env SIAMCL_TUNING_DIR="$tune" "$siamcl" bench "$tmp/tiny.ini" --batch 8 --seconds 0.05
+  # 16-row products pad to CLBlast's 64-row tiles: helper kernels in training and inference
+  expect_file bench-helpers "$tmp/bench.json" '"helpers_per_step": [1-9][0-9]*\.[0-9]{2}, "infer_helpers_per_step": [1-9]'
 else
   expect tune-hint 0 "CLBlast's default GEMM parameters; .siamcl tune $tmp/tiny.ini. searches faster ones" -- env SIAMCL_TUNING_DIR="$tune" "$siamcl" bench "$tmp/tiny.ini" --batch 8 --seconds 0.05
   grep -q "siamcl's set" "$tmp/err" && expect_file tune-builtin /nonexistent . || expect_file tune-builtin "$tmp/err" "^siamcl: device: "
+  # CLBlast's own parameters: siamcl does not know its tiles, so it counts no helpers
+  expect_file bench-helpers "$tmp/bench.json" '"helpers_per_step": -1\.00, "infer_helpers_per_step": -1\.00'
 fi
 expect tune-runs 0 'current parameters' -- env SIAMCL_TUNING_DIR="$tune" "$siamcl" tune "$tmp/tiny.ini" --seconds 0.001
 cat >"$tmp/params.ini" <<EOT

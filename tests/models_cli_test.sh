@@ -44,6 +44,8 @@ expect overlap-eval 0 '^siamcl +[0-9.]+' -- "$siamcl" eval "$orun"
 expect overlap-score 0 '120 scores written' -- "$siamcl" score "$orun" "$data/tiny_text.csv" -o "$tmp/oscores.csv"
 expect overlap-search 0 '^  1 +[0-9.]+  ' -- "$siamcl" search "$orun" "$data/tiny_text.csv" --column product_title -k 3 "cordless drill"
 expect overlap-bench 0 'train pairs/s' -- "$siamcl" bench "$tmp/overlap.ini" --batch 8 --seconds 0.05
+# a text model's plan is built and timed on the host
+expect overlap-bench-plan 0 '"plan_ms_per_step": [0-9]+\.[0-9]{4}' -- "$siamcl" bench "$tmp/overlap.ini" --batch 8 --seconds 0.05 --json
 expect overlap-ensemble 0 '^member_2 +[0-9.]+' -- "$siamcl" train "$tmp/overlap.ini" -o train.ensemble=2 -o output.dir="$tmp/oens"
 expect ensemble-search 0 '^  1 +[0-9.]+  ' -- "$siamcl" search "$tmp/oens" "$data/tiny_text.csv" --column product_title -k 3 "cordless drill"
 ls "$tmp/oens"/member-2/model.search-*.npy >/dev/null 2>&1 && expect_file ensemble-search-caches "$tmp/overlap.ini" . || expect_file ensemble-search-caches /nonexistent .
