@@ -33,6 +33,17 @@ void ref_dense(const sc_dense *d, const double *p, const double *x, double *y, s
         }
 }
 
+void ref_dense_magnitude(const sc_dense *d, const double *p, const double *x, double *m,
+                         size_t rows) {
+    for (size_t r = 0; r < rows; r++)
+        for (int o = 0; o < d->out; o++) {
+            double z = fabs(p[d->b + o]);
+            for (int i = 0; i < d->in; i++)
+                z += fabs(x[r * d->in + i] * p[d->w + (size_t)i * d->out + o]);
+            m[r * d->out + o] = z;
+        }
+}
+
 static char path[64];
 
 const char *ref_config_path(void) {

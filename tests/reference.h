@@ -9,6 +9,10 @@ double ref_act(double z, sc_act a);
 double ref_dot(const double *a, const double *b, size_t n);
 /* y (rows x out) = act(x W^T + b) with W and b at the layer's offsets in p. */
 void ref_dense(const sc_dense *d, const double *p, const double *x, double *y, size_t rows);
+/* m (rows x out) = |b| + sum of |x_i W_ij|: the size of the terms each output of ref_dense sums,
+ * which bounds its rounding error in any order of summation. */
+void ref_dense_magnitude(const sc_dense *d, const double *p, const double *x, double *m,
+                         size_t rows);
 
 /* The losses of loss.h from their definitions: the contrastive term of a pair at distance d;
  * the online contrastive loss of B pairs at distances d (a mean over the batch); CoSENT of B
