@@ -1,5 +1,11 @@
 // Batches gathered on the device from data that stays there: a step uploads nothing.
 
+// The source row of row r of a gather: left[first + r] for r < split, else
+// right[first + r - split].
+int source_row(global const int *left, global const int *right, int first, int split, int r) {
+    return r < split ? left[first + r] : right[first + r - split];
+}
+
 // Row r of x (n rows): rows[left[first + r]] for r < split, else rows[right[first + r - split]].
 // A batch of pairs has split = pairs and n = 2 pairs (left sides, then right sides); a list of
 // rows has left = right and split = n. A work-item copies 8 columns of a row (fewer at its
@@ -11,8 +17,7 @@ kernel void gather(global const float *rows, int width, global const int *left,
     int chunks = (width + 7) / 8, k = get_global_id(0);
     if (k >= n * chunks) return;
     int r = k / chunks, c = k % chunks * 8;
-    int src = r < split ? left[first + r] : right[first + r - split];
-    global const float *from = rows + (size_t)src * width + c;
+    global const float *from = rows + (size_t)source_row(left, right, first, split, r) * width + c;
     global float *to = x + x_off + (size_t)r * width + c;
     if (c + 8 <= width) {
         vstore8(vload8(0, from), 0, to);
@@ -34,7 +39,7 @@ kernel void gather_fm(global const float *rows, int width, global const int *lef
     global const float *src[8];
     for (int i = 0; i < 8; i++) {
         int g = from + r + min(i, nr - 1);
-        src[i] = rows + (size_t)(g < split ? left[first + g] : right[first + g - split]) * width + c;
+        src[i] = rows + (size_t)source_row(left, right, first, split, g) * width + c;
     }
     global float *to = x + x_off + (size_t)c * nb + r;
     if (nr == 8 && nc == 8) {
@@ -54,7 +59,7 @@ kernel void gather_index(global const int *left, global const int *right, int fi
                          int n, global float *x, int x_off) {
     int r = get_global_id(0);
     if (r >= n) return;
-    x[x_off + r] = (float)(r < split ? left[first + r] : right[first + r - split]);
+    x[x_off + r] = (float)source_row(left, right, first, split, r);
 }
 
 // out[r] = the column of the largest value of row r (the first on ties).

@@ -7,20 +7,24 @@ static size_t column_groups(size_t cols) {
     return (cols + 7) / 8;
 }
 
+/* bias + activation kernel `name` over rows x cols, in work-groups of rt->group as
+ * sc_launch1's */
+static int bias_act(sc_runtime *rt, const char *name, sc_view y, sc_view b, size_t rows,
+                    size_t cols, sc_act act) {
+    size_t across = rt->group < 8 ? rt->group : 8;
+    size_t global[] = {column_groups(cols), rows}, local[] = {across, rt->group / across};
+    return sc_launch_args(rt, "elementwise", name, 2, global, local,
+                          SC_ARGS(SC_VIEW(y), SC_VIEW(b), SC_INT(rows), SC_INT(cols), SC_INT(act)));
+}
+
 int sc_bias_act_forward(sc_runtime *rt, sc_view y, sc_view b, size_t rows, size_t cols,
                         sc_act act) {
-    size_t across = rt->group < 8 ? rt->group : 8; /* work-groups of rt->group, as sc_launch1's */
-    size_t global[] = {column_groups(cols), rows}, local[] = {across, rt->group / across};
-    return sc_launch_args(rt, "elementwise", "bias_act_forward", 2, global, local,
-                          SC_ARGS(SC_VIEW(y), SC_VIEW(b), SC_INT(rows), SC_INT(cols), SC_INT(act)));
+    return bias_act(rt, "bias_act_forward", y, b, rows, cols, act);
 }
 
 int sc_bias_act_forward_fm(sc_runtime *rt, sc_view y, sc_view b, size_t rows, size_t cols,
                            sc_act act) {
-    size_t across = rt->group < 8 ? rt->group : 8;
-    size_t global[] = {column_groups(cols), rows}, local[] = {across, rt->group / across};
-    return sc_launch_args(rt, "elementwise", "bias_act_forward_fm", 2, global, local,
-                          SC_ARGS(SC_VIEW(y), SC_VIEW(b), SC_INT(rows), SC_INT(cols), SC_INT(act)));
+    return bias_act(rt, "bias_act_forward_fm", y, b, rows, cols, act);
 }
 
 int sc_act_bias_backward(sc_runtime *rt, sc_view dy, sc_view y, sc_view db, size_t rows,

@@ -184,6 +184,11 @@ static int time_plan(const sc_model *m, const bench_data *d, size_t B, double *p
     return rc;
 }
 
+/* CLBlast's helper kernels per step since `since`, or -1 where siamcl does not know its tiles. */
+static double helpers_per_step(const sc_runtime *rt, unsigned long since, unsigned long steps) {
+    return rt->gemm_applied ? (double)(rt->gemm_helpers - since) / (double)steps : -1;
+}
+
 static int bench_one(sc_runtime *rt, const sc_job *job, size_t B, double seconds, bench_row *row) {
     sc_model *m = NULL;
     sc_model_optimizer opt = {0};
@@ -198,7 +203,7 @@ static int bench_one(sc_runtime *rt, const sc_job *job, size_t B, double seconds
         rc = time_steps(m, &opt, &d.batch, 0.2, &t, &host, &steps); /* warm-up: builds kernels */
     launches = rt->launches, transfers = rt->transfers, helpers = rt->gemm_helpers;
     if (rc == SC_OK) rc = time_steps(m, &opt, &d.batch, seconds, &t, &host, &steps);
-    row->helpers = rt->gemm_applied ? (double)(rt->gemm_helpers - helpers) / (double)steps : -1;
+    if (rc == SC_OK) row->helpers = helpers_per_step(rt, helpers, steps);
     if (rc == SC_OK) rc = time_plan(m, &d, B, &plan);
     if (rc == SC_OK) {
         row->host_ms = 1e3 * host;
@@ -211,10 +216,8 @@ static int bench_one(sc_runtime *rt, const sc_job *job, size_t B, double seconds
         helpers = rt->gemm_helpers;
         rc = time_steps(m, NULL, &d.batch, seconds, &t, &host, &steps);
     }
-    if (rc == SC_OK)
-        row->infer_helpers =
-            rt->gemm_applied ? (double)(rt->gemm_helpers - helpers) / (double)steps : -1;
     if (rc == SC_OK) {
+        row->infer_helpers = helpers_per_step(rt, helpers, steps);
         row->infer_ms = 1e3 * t;
         row->infer_pairs = (double)B / t;
         row->infer_gflops = gemm_flops(m, B, 0) / t * 1e-9;
