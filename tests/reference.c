@@ -99,10 +99,12 @@ static double ref_distance(const double *x, size_t a, size_t b, size_t dim, int 
     return is_cosine ? 1 - dot / sqrt(na * nb) : sqrt(sq);
 }
 
-/* Mining 0 none, 1 batch_hard, 2 batch_all, as sc_mining; every distance computed afresh. */
-double ref_triplet(const double *x, const float *k, size_t B, size_t dim, int is_cosine, int mining,
-                   double margin) {
+/* Mining 0 none, 1 batch_hard, 2 batch_all, as sc_mining; every distance computed afresh.
+ * *gap: the smallest |t| of the hinges max(t, 0) the loss takes. */
+static double triplet(const double *x, const float *k, size_t B, size_t dim, int is_cosine,
+                      int mining, double margin, double *gap) {
     double sum = 0, count = 0;
+    *gap = INFINITY;
     for (size_t a = 0; a < 2 * B; a++) {
         if (mining == 0) {
             if (a >= B || k[B + a] != k[a]) continue;
@@ -111,7 +113,7 @@ double ref_triplet(const double *x, const float *k, size_t B, size_t dim, int is
                 if (k[n] == k[a]) continue;
                 double t = ref_distance(x, a, B + a, dim, is_cosine) -
                            ref_distance(x, a, n, dim, is_cosine) + margin;
-                sum += fmax(t, 0), count += 1;
+                sum += fmax(t, 0), count += 1, *gap = fmin(*gap, fabs(t));
                 break;
             }
             continue;
@@ -127,11 +129,28 @@ double ref_triplet(const double *x, const float *k, size_t B, size_t dim, int is
             if (mining != 2 || k[p] != k[a]) continue;
             for (size_t n = 0; n < 2 * B; n++) {
                 double t = d - ref_distance(x, a, n, dim, is_cosine) + margin;
-                if (k[n] != k[a] && t > 0) sum += t, count += 1;
+                if (k[n] == k[a]) continue;
+                if (t > 0) sum += t, count += 1;
+                *gap = fmin(*gap, fabs(t));
             }
         }
-        if (mining == 1 && far >= 0 && near < INFINITY)
-            sum += fmax(far - near + margin, 0), count += 1;
+        if (mining == 1 && far >= 0 && near < INFINITY) {
+            double t = far - near + margin;
+            sum += fmax(t, 0), count += 1, *gap = fmin(*gap, fabs(t));
+        }
     }
     return count > 0 ? sum / count : 0;
+}
+
+double ref_triplet(const double *x, const float *k, size_t B, size_t dim, int is_cosine, int mining,
+                   double margin) {
+    double gap;
+    return triplet(x, k, B, dim, is_cosine, mining, margin, &gap);
+}
+
+double ref_triplet_gap(const double *x, const float *k, size_t B, size_t dim, int is_cosine,
+                       int mining, double margin) {
+    double gap;
+    triplet(x, k, B, dim, is_cosine, mining, margin, &gap);
+    return gap;
 }

@@ -22,6 +22,11 @@ double ref_online_contrastive(const double *d, const double *y, size_t B, double
 double ref_cosent(const double *s, const double *y, size_t B, double scale);
 double ref_triplet(const double *x, const float *keys, size_t B, size_t dim, int is_cosine,
                    int mining, double margin);
+/* The smallest |t| of the hinges max(t, 0) that ref_triplet takes: within a finite difference's
+ * step of 0, the loss has a kink there (batch_all, which averages over the triplets with t > 0,
+ * a jump), and central differences are no reference. */
+double ref_triplet_gap(const double *x, const float *keys, size_t B, size_t dim, int is_cosine,
+                       int mining, double margin);
 
 /* Writes text to a temporary INI file and loads it (the file is removed again). */
 int ref_config_from(const char *text, sc_config **cfg);
