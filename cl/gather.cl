@@ -1,11 +1,5 @@
 // Batches gathered on the device from data that stays there: a step uploads nothing.
 
-// The source row of row r of a gather: left[first + r] for r < split, else
-// right[first + r - split].
-int source_row(global const int *left, global const int *right, int first, int split, int r) {
-    return r < split ? left[first + r] : right[first + r - split];
-}
-
 // Row r of x (n rows): rows[left[first + r]] for r < split, else rows[right[first + r - split]].
 // A batch of pairs has split = pairs and n = 2 pairs (left sides, then right sides); a list of
 // rows has left = right and split = n. A work-item copies 8 columns of a row (fewer at its

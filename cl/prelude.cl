@@ -56,3 +56,10 @@ float contrastive_term(float d, float y, float margin, float *dd) {
     *dd = 2.0f * y * d - 2.0f * (1.0f - y) * gap;
     return y * d * d + (1.0f - y) * gap * gap;
 }
+
+// The source row of row r of a batch (gather.cl's gathers, sparse.cl's bag): left[first + r]
+// for r < split, else right[first + r - split]. A batch of pairs has split = pairs (left sides,
+// then right sides); a list of rows has left = right and split = its length.
+int source_row(global const int *left, global const int *right, int first, int split, int r) {
+    return r < split ? left[first + r] : right[first + r - split];
+}

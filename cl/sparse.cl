@@ -1,38 +1,49 @@
-// The sparse input layer (include/siamcl/sparse.h): an embedding bag over CSR rows, the compact
+// The sparse input layer (host/siamcl/sparse.h): an embedding bag over CSR rows, the compact
 // gradient of its table, and lazy optimizer steps over the table rows a batch touches. W is
 // (buckets x out), a row per feature. Work-items run over (c, row) of the result, dimension 0
 // being the column c, so that neighbours read and write a row of W contiguously. The bag and
-// its gradient loop over a row's entries; there each work-item takes 8 columns as a float8,
-// which PoCL runs as SIMD where it left one column per work-item scalar (a row's last columns,
-// fewer than 8, go one by one).
+// its gradient loop over a row's entries; there each work-item takes 64 or 8 columns as
+// float8s, which PoCL runs as SIMD where it left one column per work-item scalar (a row's last
+// columns, fewer than 8, go one by one).
 
-// z[r][c] without the bias, for batch row r < rows: text left[first + r] when r < split, else
-// right[first + r - split] (gather.cl's rows of a batch). In mean mode the sum is divided by
-// the text's sum of values (an empty text keeps 0). Work-item (s, r) takes columns 8s .. 8s + 7.
+// z[r][c] without the bias, for rows from .. from + rows - 1 of a batch (prelude's source_row):
+// row-major (rows x out), or feature-major (out x rows) when fm. In mean mode the sum is divided
+// by the text's sum of values (an empty text keeps 0). Work-item (s, r) takes columns 64s ..
+// 64s + 63 as eight float8, so that it reads each of a text's table rows in a 256-byte run,
+// which the CPU's prefetchers follow: taking 8 columns, it read one cache line of each of the
+// text's rows in turn, and the bag ran at two thirds of the speed (docs/PERFORMANCE.md).
 kernel void sparse_forward(global const float *w, int w_off, global const uint *offsets,
                            global const uint *indices, global const float *values,
                            global const int *left, global const int *right, int first, int split,
-                           int rows, int out, int mean, global float *z, int z_off) {
-    int c = get_global_id(0) * 8, r = get_global_id(1);
+                           int from, int rows, int out, int mean, int fm, global float *z,
+                           int z_off) {
+    int c = get_global_id(0) * 64, r = get_global_id(1);
     if (c >= out || r >= rows) return;
-    int t = r < split ? left[first + r] : right[first + r - split];
+    int t = source_row(left, right, first, split, from + r);
     uint k0 = offsets[t], k1 = offsets[t + 1];
     w += w_off + c;
-    z += z_off + r * out + c;
     float vsum = 0.0f;
     for (uint k = k0; k < k1; k++) vsum += values[k];
+    int n = min(out - c, 64);
+    float sum[64];
+    if (n == 64) {
+        float8 s[8];
+        for (int i = 0; i < 8; i++) s[i] = 0.0f;
+        for (uint k = k0; k < k1; k++) {
+            global const float *row = w + (size_t)indices[k] * out;
+            for (int i = 0; i < 8; i++) s[i] += values[k] * vload8(i, row);
+        }
+        for (int i = 0; i < 8; i++) vstore8(s[i], i, sum);
+    } else {
+        for (int j = 0; j < n; j++) {
+            float s = 0.0f;
+            for (uint k = k0; k < k1; k++) s += values[k] * w[(size_t)indices[k] * out + j];
+            sum[j] = s;
+        }
+    }
     int divide = mean && vsum != 0.0f;
-    if (c + 8 <= out) {
-        float8 s = 0.0f;
-        for (uint k = k0; k < k1; k++) s += values[k] * vload8(0, w + (size_t)indices[k] * out);
-        vstore8(divide ? s / vsum : s, 0, z);
-        return;
-    }
-    for (int j = 0; j < out - c; j++) {
-        float s = 0.0f;
-        for (uint k = k0; k < k1; k++) s += values[k] * w[(size_t)indices[k] * out + j];
-        z[j] = divide ? s / vsum : s;
-    }
+    size_t at = fm ? (size_t)c * rows + r : (size_t)r * out + c, step = fm ? rows : 1;
+    for (int j = 0; j < n; j++) z[z_off + at + j * step] = divide ? sum[j] / vsum : sum[j];
 }
 
 // g[u][c] = sum of weights[e] dz[rows[e]][c] over the entries e of the step's feature u (the

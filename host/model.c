@@ -330,20 +330,29 @@ static int hidden_output(const sc_model *m, const sc_batch *train, uint32_t salt
     return sc_dropout_forward(m->rt, &d, act, drop, n);
 }
 
-/* A dense tower's output for inference: block by block of rows, each gathered feature-major
- * and kept so through the hidden layers (in the backward pass's scratch), which CLBlast then
- * multiplies without transposing copies; the last layer writes the block's rows of the output.
- * A block's operands stay in the caches through the whole tower. */
-static int dense_tower_infer(sc_model *m, const sc_inputs *in, const sc_row_index *ix) {
+/* A tower's output for inference: block by block of rows, each gathered feature-major (or for
+ * a sparse first layer, its embedding bag written so) and kept so through the hidden layers (in
+ * the backward pass's scratch), which CLBlast then multiplies without transposing copies; the
+ * last layer writes the block's rows of the output. A block's operands stay in the caches
+ * through the whole tower. */
+static int tower_infer(sc_model *m, const sc_inputs *in, const sc_row_index *ix) {
     sc_view fm[2] = {m->ws.grad_a, m->ws.grad_b}, out = m->ws.act[m->ntower];
-    size_t E = (size_t)m->tower[m->ntower - 1].out;
+    size_t E = (size_t)sc_model_embedding_width(m);
     for (size_t r0 = 0; r0 < ix->n; r0 += SC_DENSE_BLOCK_ROWS) {
         size_t nb = ix->n - r0 < SC_DENSE_BLOCK_ROWS ? ix->n - r0 : SC_DENSE_BLOCK_ROWS;
-        sc_view x = m->ws.act[0];
-        SC_TRY(sc_gather_fm(m->rt, in->dense, in->width, ix, r0, nb, x));
-        for (int l = 0; l < m->ntower; l++) {
-            int last = l == m->ntower - 1;
-            sc_view y = last ? sc_view_at(out, r0 * E) : fm[l % 2];
+        sc_view x = m->ws.act[0], rows = sc_view_at(out, r0 * E);
+        int l = 0, last = m->ntower == 1;
+        if (m->cfg.sparse_input) { /* layer 0 is the bag */
+            x = last ? rows : fm[0];
+            SC_TRY(sc_sparse_forward_block(m->rt, &m->sparse, sc_model_params(m), &in->csr_dev, ix,
+                                           r0, nb, x, last));
+            l = 1;
+        } else {
+            SC_TRY(sc_gather_fm(m->rt, in->dense, in->width, ix, r0, nb, x));
+        }
+        for (; l < m->ntower; l++) {
+            last = l == m->ntower - 1;
+            sc_view y = last ? rows : fm[l % 2];
             SC_TRY(sc_dense_forward_fm(m->rt, &m->tower[l], sc_model_params(m), x, y, nb, last));
             x = y;
         }
@@ -358,7 +367,7 @@ static int tower_layers(sc_model *m, const sc_inputs *in, const sc_row_index *ix
     if (ix->n > 2 * m->max_pairs)
         return sc_error(SC_ERR, "a batch of %zu rows exceeds the model's %zu", ix->n,
                         2 * m->max_pairs);
-    if (!train && !m->cfg.sparse_input) return dense_tower_infer(m, in, ix);
+    if (!train) return tower_infer(m, in, ix);
     size_t rows = ix->n;
     SC_TRY(first_layer_forward(m, in, ix));
     for (int l = 1; l < m->ntower; l++) {

@@ -190,6 +190,54 @@ static void layer_matches_reference(void) {
     }
 }
 
+/* The bag of rows from .. from + nb - 1 of a batch, row-major and feature-major, against the
+ * reference on a layer 73 wide: the kernel's 64-column path and a 9-column tail, which the
+ * narrow layer above alone meets. */
+static void block_matches_reference(void) {
+    enum { WIDE = 73 };
+    sc_runtime *rt = test_runtime();
+    sc_csr x = {0};
+    sc_pairs p = {0};
+    sc_csr_dev xd = {0};
+    sc_pairs_dev pd = {0};
+    random_csr(&x, TEXTS, BUCKETS);
+    random_pairs(&p, PAIRS, TEXTS);
+    size_t np = (size_t)BUCKETS * WIDE + WIDE, rows = 2 * PAIRS, from = 3, nb = rows - 5;
+    float *params = malloc(np * sizeof *params), *got = malloc(nb * WIDE * sizeof *got);
+    double *dp = malloc(np * sizeof *dp), *ref = malloc(rows * WIDE * sizeof *ref);
+    double *want = malloc(nb * WIDE * sizeof *want);
+    test_fill(params, np, -1, 1);
+    test_to_double(params, dp, np);
+    cl_mem pm = test_buffer(np, params), y = test_buffer(nb * WIDE, NULL);
+    int rc = sc_csr_upload(rt, &x, &xd);
+    if (rc == SC_OK) rc = sc_pairs_upload(rt, &p, &pd);
+    sc_row_index ix = sc_pairs_index(&pd, 0, PAIRS);
+    for (int mean = 0; mean < 2 && rc == SC_OK; mean++) {
+        sc_sparse_layer l = {BUCKETS, WIDE, 0, (size_t)BUCKETS * WIDE, SC_ACT_TANH, mean};
+        bag_ctx c = {&l, &x, &p, 0, PAIRS};
+        ref_bag(dp, ref, &c);
+        for (int to_rows = 0; to_rows < 2 && rc == SC_OK; to_rows++) {
+            rc = sc_sparse_forward_block(rt, &l, (sc_view){pm, 0}, &xd, &ix, from, nb,
+                                         (sc_view){y, 0}, to_rows);
+            if (rc == SC_OK) rc = sc_download(rt, got, (sc_view){y, 0}, nb * WIDE);
+            for (size_t r = 0; r < nb; r++)
+                for (size_t o = 0; o < WIDE; o++)
+                    want[to_rows ? r * WIDE + o : o * nb + r] = ref[(from + r) * WIDE + o];
+            CHECK_REL(test_rel_error(got, want, nb * WIDE), FWD_BOUND, "%s rows %zu..%zu, %s",
+                      mean ? "mean" : "sum", from, from + nb - 1,
+                      to_rows ? "row-major" : "feature-major");
+        }
+    }
+    CHECK(rc == SC_OK, "%s", sc_last_error());
+    sc_csr_dev_free(&xd);
+    sc_pairs_dev_free(&pd);
+    sc_buffer_free(pm);
+    sc_buffer_free(y);
+    sc_csr_free(&x);
+    sc_pairs_free(&p);
+    free(params), free(got), free(dp), free(ref), free(want);
+}
+
 /* Each step's features ascend; each (batch row, feature) of its texts is an entry of that
  * feature exactly once, with the text's value, and rows ascend within a feature. */
 static void check_plan(const sc_sparse_plan *p, const sc_csr *x, const sc_pairs *pairs) {
@@ -552,7 +600,8 @@ static void part_gradients_sum_to_the_step(void) {
     CHECK_REL(err, 1e-5, "3 parts' dW rows and db against the whole step's");
 }
 
-TEST_MAIN(TEST(layer_matches_reference), TEST(plan_covers_each_occurrence_once),
-          TEST(plan_rejects_bad_input), TEST(backward_is_deterministic),
-          TEST(lazy_adam_matches_formula), TEST(lazy_sgd_matches_formula),
-          TEST(lazy_subnormal_moments_are_zero), TEST(part_gradients_sum_to_the_step))
+TEST_MAIN(TEST(layer_matches_reference), TEST(block_matches_reference),
+          TEST(plan_covers_each_occurrence_once), TEST(plan_rejects_bad_input),
+          TEST(backward_is_deterministic), TEST(lazy_adam_matches_formula),
+          TEST(lazy_sgd_matches_formula), TEST(lazy_subnormal_moments_are_zero),
+          TEST(part_gradients_sum_to_the_step))

@@ -41,6 +41,11 @@ typedef struct sc_sparse_layer {
 /* y (ix->n x out) = act(z) for the rows of x that ix names (as sc_gather's). */
 int sc_sparse_forward(sc_runtime *rt, const sc_sparse_layer *l, sc_view params, const sc_csr_dev *x,
                       const sc_row_index *ix, sc_view y);
+/* The same for rows from .. from + nb - 1 of them: y (nb x out) when to_rows, else
+ * feature-major, y^T (out x nb), as sc_dense_forward_fm reads it. */
+int sc_sparse_forward_block(sc_runtime *rt, const sc_sparse_layer *l, sc_view params,
+                            const sc_csr_dev *x, const sc_row_index *ix, size_t from, size_t nb,
+                            sc_view y, int to_rows);
 
 /* An epoch's plan: step s covers pairs s batch .. (s + 1) batch - 1 (the last step may be
  * short) and has the features features[feat_off[s] .. feat_off[s + 1]), ascending. Feature k's
