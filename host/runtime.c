@@ -1,4 +1,4 @@
-#define _GNU_SOURCE /* dladdr */
+#define _GNU_SOURCE /* dladdr, MADV_HUGEPAGE */
 #include "siamcl/runtime.h"
 
 #include <clblast_c.h>
@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #ifndef SC_BUILD_KERNEL_DIR
@@ -341,8 +342,37 @@ int sc_launch_args(sc_runtime *rt, const char *file, const char *name, int dims,
     return SC_OK;
 }
 
+#define HUGE_PAGE ((size_t)2 << 20)
+
+/* Memory for a buffer of a CPU device: whole 2 MiB pages, advised for transparent huge pages.
+ * The embedding bag and the gathers read random rows of tables of hundreds of MB; on 4 KiB
+ * pages nearly every row read misses the TLB and walks the page table. PoCL's own allocations
+ * get huge pages only where the system gives them to every mapping, not where it leaves them
+ * to madvise (a common default). NULL: out of memory, and the device allocates instead. */
+static void *huge_page_memory(size_t bytes) {
+    size_t size = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+    void *p = aligned_alloc(HUGE_PAGE, size);
+    if (p) madvise(p, size, MADV_HUGEPAGE); /* advice: where refused, small pages serve */
+    return p;
+}
+
+static void CL_CALLBACK free_host_memory(cl_mem mem, void *p) {
+    (void)mem;
+    free(p);
+}
+
 int sc_buffer_new(sc_runtime *rt, size_t bytes, cl_mem *mem) {
     cl_int err;
+    int cpu = (rt->dev.type & CL_DEVICE_TYPE_CPU) != 0;
+    void *host = cpu && bytes >= HUGE_PAGE ? huge_page_memory(bytes) : NULL;
+    if (host) {
+        *mem = clCreateBuffer(rt->ctx, CL_MEM_READ_WRITE | CL_MEM_USE_HOST_PTR, bytes, host, &err);
+        if (err == CL_SUCCESS &&
+            clSetMemObjectDestructorCallback(*mem, free_host_memory, host) == CL_SUCCESS)
+            return SC_OK;
+        if (err == CL_SUCCESS) clReleaseMemObject(*mem);
+        free(host); /* the device's own memory, then */
+    }
     *mem = clCreateBuffer(rt->ctx, CL_MEM_READ_WRITE, bytes ? bytes : 4, NULL, &err);
     if (err != CL_SUCCESS)
         return sc_error(SC_ERR, "cannot allocate %zu bytes on %s: %s", bytes, rt->dev.name,

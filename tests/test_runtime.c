@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -374,8 +375,39 @@ static void kernels_need_no_optional_features(void) {
           !double_literal("1.0e-3F", &len) && !double_literal("42", &len));
 }
 
+/* On a CPU device a buffer of 2 MiB or more lives in siamcl's memory, 2 MiB-aligned (huge
+ * pages: runtime.c), and holds what is written to it; a smaller one, and every buffer of other
+ * devices, is the device's own. */
+static void large_buffers_on_huge_pages(void) {
+    sc_runtime *rt = test_runtime();
+    size_t n = ((size_t)3 << 20) / sizeof(float) + 5; /* not a whole number of pages */
+    float *x = malloc(n * sizeof *x), *y = calloc(n, sizeof *y);
+    for (size_t i = 0; i < n; i++) x[i] = (float)i;
+    cl_mem big = NULL, small = NULL;
+    int rc = sc_buffer_new(rt, n * sizeof *x, &big);
+    if (rc == SC_OK) rc = sc_buffer_new(rt, 1024, &small);
+    if (rc == SC_OK) rc = sc_upload(rt, (sc_view){big, 0}, x, n);
+    if (rc == SC_OK) rc = sc_download(rt, y, (sc_view){big, 0}, n);
+    void *at = NULL, *small_at = NULL;
+    cl_int e1 = big ? clGetMemObjectInfo(big, CL_MEM_HOST_PTR, sizeof at, &at, NULL) : 0;
+    cl_int e2 = small ? clGetMemObjectInfo(small, CL_MEM_HOST_PTR, sizeof at, &small_at, NULL) : 0;
+    int same = rc == SC_OK && !memcmp(x, y, n * sizeof *x);
+    int aligned = at && (uintptr_t)at % ((uintptr_t)2 << 20) == 0;
+    sc_buffer_free(big);
+    sc_buffer_free(small);
+    free(x), free(y);
+    CHECK(rc == SC_OK, "%s", sc_last_error());
+    CHECK(e1 == CL_SUCCESS && e2 == CL_SUCCESS, "CL_MEM_HOST_PTR: %d, %d", (int)e1, (int)e2);
+    CHECK(same, "3 MiB written and read back differ");
+    if (rt->dev.type & CL_DEVICE_TYPE_CPU)
+        CHECK(aligned, "a 3 MiB buffer at %p", at);
+    else
+        CHECK(!at, "a 3 MiB buffer of a %s device at %p", sc_device_type_name(rt->dev.type), at);
+    CHECK(!small_at, "a 1 KiB buffer at %p", small_at);
+}
+
 TEST_MAIN(TEST(kernel_dir_lookup_order), TEST(error_names), TEST(broken_kernel_reports_build_log),
           TEST(prelude_is_part_of_every_program), TEST(edited_prelude_is_rebuilt),
           TEST(unknown_kernel_is_an_error), TEST(bias_act_forward_matches_reference),
           TEST(act_bias_backward_matches_reference), TEST(work_groups_fit_the_limits),
-          TEST(kernels_need_no_optional_features))
+          TEST(kernels_need_no_optional_features), TEST(large_buffers_on_huge_pages))
