@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs that survive SIGKILL: a training run killed at random moments (its state saved every step
-# or two, for text a table of 65536 rows whose 12 MiB of state take a while to write, so that kills land
+# or two, for text a table of 65536 rows whose state (4 MiB of weights, the moments' touched rows)
+# takes a while to write, so that kills land
 # in checkpoint writes) and resumed each time ends with the same
 # weights, history (but for seconds and pairs/s) and test metrics as an uninterrupted run; after
 # every kill each checkpoint in the run directory loads. Then a full disk, a second process on
@@ -12,12 +13,14 @@ data=$2
 source "$(dirname "$0")/cli_lib.sh"
 kills=${SIAMCL_TEST_KILLS:-12}
 
+# The image run is long enough for every kill to land before it ends (12 epochs ran out after
+# 7 kills once: each resumed run trains for a random 0-0.3 s before its kill).
 {
   image_config "$data"
   cat <<EOT
 [train]
 batch_size = 4
-epochs = 12
+epochs = 24
 patience = 0
 lr = 1e-2
 checkpoint_every = 1
@@ -120,8 +123,8 @@ checkpoints_load "$run" && expect resume-over-partial 0 'finished .*nothing to r
 
 run=$tmp/image-a
 expect resume-finished 0 'finished .*nothing to resume' -- "$siamcl" train --resume "$run"
-expect resume-extend 0 '^siamcl +[0-9.]' -- "$siamcl" train --resume "$run" -o train.epochs=13
-expect_file resume-extended "$run/history.csv" '^13,'
+expect resume-extend 0 '^siamcl +[0-9.]' -- "$siamcl" train --resume "$run" -o train.epochs=25
+expect_file resume-extended "$run/history.csv" '^25,'
 expect resume-refuses-change 2 'o train.lr=1: a resumed run keeps its config' -- "$siamcl" train --resume "$run" -o train.lr=1
 expect resume-empty-dir 2 'train --resume: an empty RUN_DIR' -- "$siamcl" train --resume ""
 expect resume-not-a-run 2 'not a run directory \(no config.ini\)' -- "$siamcl" train --resume "$tmp"
@@ -142,15 +145,79 @@ kill -9 $pid
 wait $pid 2>/dev/null
 
 # a full disk (a file-size limit) during a save: the previous checkpoint stays as it was. The
-# text model's state (a table of 65536 x 16, weights and two moments: 12 MiB) is larger than
-# what the OpenCL compiler writes, which the limit must let through.
+# text model's state (a table of 65536 x 16: 4 MiB of weights, and its moments' touched rows)
+# is larger than what the OpenCL compiler writes, which the limit must let through.
 full=$tmp/full
 "$siamcl" train "$tmp/text.ini" -o train.epochs=1 -o train.checkpoint_every=0 -o output.dir="$full" >/dev/null 2>&1
 cp "$full/last.safetensors" "$tmp/last.before"
+# a state written before the table's moments kept only touched rows (every row, no
+# state.table_rows) still resumes, to the same end as the file it was made from
+rm -rf "$tmp/dense" && cp -r "$full" "$tmp/dense" && rm -f "$tmp/dense/.lock"
+/usr/bin/python3 - "$tmp/dense/last.safetensors" <<'PY'
+import json, struct, sys
+path = sys.argv[1]
+with open(path, "rb") as f:
+    n = struct.unpack("<Q", f.read(8))[0]
+    head = json.loads(f.read(n))
+    data = f.read()
+meta = head.pop("__metadata__")
+rows = head.pop("state.table_rows")
+b, e = rows["data_offsets"]
+marks = struct.unpack("<%df" % ((e - b) // 4), data[b:e])
+width = head["tower.0.weight"]["shape"][1]
+out, tensors = bytearray(), {"__metadata__": meta}
+for name, t in sorted(head.items(), key=lambda kv: kv[1]["data_offsets"][0]):
+    b, e = t["data_offsets"]
+    blob = data[b:e]
+    if name in ("state.table_m", "state.table_v"):
+        row, blob, k = 4 * width, bytearray(), 0
+        for m in marks:
+            blob += data[b + k * row:b + (k + 1) * row] if m else bytes(row)
+            k += m == 1.0
+        t["shape"] = [len(marks) * width]
+    tensors[name] = dict(t, data_offsets=[len(out), len(out) + len(blob)])
+    out += blob
+text = json.dumps(tensors).encode()
+text += b" " * (-len(text) % 8)
+with open(path, "wb") as f:
+    f.write(struct.pack("<Q", len(text)) + text + out)
+PY
+if grep -qa state.table_rows "$tmp/dense/last.safetensors" ||
+  [ "$(stat -c %s "$tmp/dense/last.safetensors")" -le "$(stat -c %s "$full/last.safetensors")" ]; then
+  expect_file dense-state-made /nonexistent .
+else
+  expect_file dense-state-made "$tmp/dense/last.safetensors" state.table_m
+fi
+expect dense-state-resumes 0 '^siamcl +[0-9.]' -- "$siamcl" train --resume "$tmp/dense" -o train.epochs=2
 size=$(stat -c %s "$full/last.safetensors")
 expect disk-full 1 "cannot write .*last.safetensors: File too large" -- bash -c "trap '' XFSZ; ulimit -f $((size / 1024 - 64)); exec '$siamcl' train --resume '$full' -o train.epochs=2"
 cmp -s "$full/last.safetensors" "$tmp/last.before" && ! ls "$full" | grep -q '\.tmp\.' && expect_file disk-full-intact "$full/last.safetensors" . || expect_file disk-full-intact /nonexistent .
 expect disk-full-resumes 0 '^siamcl +[0-9.]' -- "$siamcl" train --resume "$full" -o train.epochs=2
+same "$full" "$tmp/dense" dense-state-same-end
+
+# the table's moments keep only the rows a step touched: a row mark other than 0 or 1, or marks
+# that count more rows than the file holds, are refused naming the file
+mark_row() { # mark_row FILE ROW|first-zero VALUE: rewrites one row's mark in state.table_rows
+  /usr/bin/python3 - "$@" <<'PY'
+import json, struct, sys
+path, row, value = sys.argv[1], sys.argv[2], float(sys.argv[3])
+with open(path, "r+b") as f:
+    n = struct.unpack("<Q", f.read(8))[0]
+    begin, end = json.loads(f.read(n))["state.table_rows"]["data_offsets"]
+    f.seek(8 + n + begin)
+    marks = struct.unpack("<%df" % ((end - begin) // 4), f.read(end - begin))
+    r = marks.index(0.0) if row == "first-zero" else int(row)
+    f.seek(8 + n + begin + 4 * r)
+    f.write(struct.pack("<f", value))
+PY
+}
+for bad in mark count; do
+  rm -rf "$tmp/$bad" && cp -r "$full" "$tmp/$bad" && rm -f "$tmp/$bad/.lock"
+done
+mark_row "$tmp/mark/last.safetensors" 0 2
+mark_row "$tmp/count/last.safetensors" first-zero 1
+expect table-rows-mark 2 'mark/last.safetensors: state.table_rows holds 2 for row 0, not 0 or 1' -- "$siamcl" train --resume "$tmp/mark" -o train.epochs=3
+expect table-rows-count 2 "count/last.safetensors: state.table_m holds [0-9]+ values, the model's state needs [0-9]+" -- "$siamcl" train --resume "$tmp/count" -o train.epochs=3
 
 # a diverged run stops at once with epoch and step; a useless one ends with a warning
 expect diverged 3 'training diverged: the loss is not finite at epoch 1, step [0-9]+; try a lower \[train\] lr' -- "$siamcl" train "$tmp/image.ini" -o model.head=mlp -o train.optimizer=sgd -o train.lr=10 -o train.checkpoint_every=0 -o output.dir="$tmp/nan"
