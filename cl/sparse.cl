@@ -2,9 +2,9 @@
 // gradient of its table, and lazy optimizer steps over the table rows a batch touches. W is
 // (buckets x out), a row per feature. Work-items run over (c, row) of the result, dimension 0
 // being the column c, so that neighbours read and write a row of W contiguously. The bag and
-// its gradient loop over a row's entries; there each work-item takes 64 or 8 columns as
-// float8s, which PoCL runs as SIMD where it left one column per work-item scalar (a row's last
-// columns, fewer than 8, go one by one).
+// its gradient loop over a row's entries; there a work-item takes 64 columns (the bag) or 8
+// (the gradient) as float8s, which PoCL runs as SIMD where it left one column per work-item
+// scalar (a row's last columns, fewer than 8, go one by one).
 
 // z[r][c] without the bias, for rows from .. from + rows - 1 of a batch (prelude's source_row):
 // row-major (rows x out), or feature-major (out x rows) when fm. In mean mode the sum is divided
@@ -34,8 +34,15 @@ kernel void sparse_forward(global const float *w, int w_off, global const uint *
             for (int i = 0; i < 8; i++) s[i] += values[k] * vload8(i, row);
         }
         for (int i = 0; i < 8; i++) vstore8(s[i], i, sum);
-    } else {
-        for (int j = 0; j < n; j++) {
+    } else { /* a row's last columns: 8 at a time, then one by one */
+        int j = 0;
+        for (; j + 8 <= n; j += 8) {
+            float8 s = 0.0f;
+            for (uint k = k0; k < k1; k++)
+                s += values[k] * vload8(0, w + (size_t)indices[k] * out + j);
+            vstore8(s, 0, sum + j);
+        }
+        for (; j < n; j++) {
             float s = 0.0f;
             for (uint k = k0; k < k1; k++) s += values[k] * w[(size_t)indices[k] * out + j];
             sum[j] = s;
