@@ -352,7 +352,10 @@ int sc_launch_args(sc_runtime *rt, const char *file, const char *name, int dims,
 static void *huge_page_memory(size_t bytes) {
     size_t size = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
     void *p = aligned_alloc(HUGE_PAGE, size);
-    if (p) madvise(p, size, MADV_HUGEPAGE); /* advice: where refused, small pages serve */
+    /* advice, Linux's: where refused or unknown, small pages serve */
+#ifdef MADV_HUGEPAGE
+    if (p) madvise(p, size, MADV_HUGEPAGE);
+#endif
     return p;
 }
 
