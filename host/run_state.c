@@ -199,13 +199,10 @@ static int has_tensor(const sc_safetensors *st, const char *name) {
 
 /* The table's moments: their kept rows, or every row (a file from before rows were kept). */
 static int read_table(const sc_safetensors *st, const char *path, state_tensors *t) {
-    if (!has_tensor(st, "state.table_rows")) {
-        t->kept = t->buckets;
-        SC_TRY(copy(st, path, "state.table_m", t->table_m, t->buckets * t->width));
-        return t->table_v ? copy(st, path, "state.table_v", t->table_v, t->buckets * t->width)
-                          : SC_OK;
-    }
-    SC_TRY(copy(st, path, "state.table_rows", t->table_rows, t->buckets));
+    if (has_tensor(st, "state.table_rows"))
+        SC_TRY(copy(st, path, "state.table_rows", t->table_rows, t->buckets));
+    else /* the older layout: every row kept */
+        for (size_t r = 0; r < t->buckets; r++) t->table_rows[r] = 1.0f;
     t->kept = 0;
     for (size_t r = 0; r < t->buckets; r++) {
         if (t->table_rows[r] != 0.0f && t->table_rows[r] != 1.0f)
